@@ -1,0 +1,14 @@
+/** The `kagami` command line: one file per command, registered here. */
+import { Command } from 'commander';
+import { registerQueue } from './queue.js';
+import { registerServe } from './serve.js';
+
+const program = new Command('kagami')
+  .description('Kagami: a mail server with DMARC at its centre')
+  .version('0.1.0')
+  .showHelpAfterError('(run `kagami --help` for the commands)');
+
+registerServe(program);
+registerQueue(program);
+
+await program.parseAsync(process.argv);

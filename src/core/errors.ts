@@ -1,0 +1,189 @@
+/**
+ * The catalogue of errors a user can meet. Each has a stable code, whether it is temporary,
+ * what it means and what to do next. SMTP replies carry a generic text; the detail goes to logs.
+ * docs/errors.md is generated from this table (test/protocol/errors.test.ts keeps them in step).
+ */
+export interface ErrorEntry {
+  code: string;
+  /** Temporary errors may succeed on retry; permanent ones will not. */
+  temporary: boolean;
+  /** SMTP basic and enhanced status code, where the error surfaces in an SMTP reply. */
+  smtp?: { code: number; enhanced: string; text: string };
+  /** What happened, for logs and the CLI. */
+  message: string;
+  /** What the operator or user should do next. */
+  action: string;
+}
+
+const entries = [
+  {
+    code: 'KGM-CONFIG-INVALID',
+    temporary: false,
+    message: 'The configuration is not valid.',
+    action: 'Fix the setting named in the error (see docs/configuration.md) and start again.',
+  },
+  {
+    code: 'KGM-CONFIG-UNREADABLE',
+    temporary: false,
+    message: 'The configuration file could not be read or is not valid TOML.',
+    action: 'Check the path given with --config and the TOML syntax at the line named.',
+  },
+  {
+    code: 'KGM-LISTEN-FAILED',
+    temporary: false,
+    message: 'A listener could not bind its address and port.',
+    action: 'Choose a free port (--smtp-port, --http-port; 0 picks one) or stop what holds it.',
+  },
+  {
+    code: 'KGM-DATA-DIR',
+    temporary: false,
+    message: 'The data directory could not be created or written.',
+    action: 'Pass a writable --data DIR, or fix the owner and mode of the one named.',
+  },
+  {
+    code: 'KGM-NODE-VERSION',
+    temporary: false,
+    message: 'Node.js is older than 22.19.',
+    action: 'Run `. scripts/node24.sh` on this host, or install Node.js 24 LTS.',
+  },
+  {
+    code: 'KGM-RELAY-DENIED',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.7.1', text: 'relaying denied' },
+    message: 'A recipient outside our domains was given on the MX without authentication.',
+    action: 'Add the domain with --domain or in `domains` if it should be accepted here.',
+  },
+  {
+    code: 'KGM-RCPT-UNKNOWN',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.1.1', text: 'no such user here' },
+    message: 'The recipient is not a known local user and unknown_local_user = "reject".',
+    action: 'Add the user to delivery.local_users, or an alias.',
+  },
+  {
+    code: 'KGM-RCPT-BAD-LOCALPART',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.1.3', text: 'recipient address has characters not allowed here' },
+    message: 'The local part holds "/", NUL, "..", or starts with ".", which cannot name a mailbox.',
+    action: 'Nothing on the server side; the sender used an address Kagami cannot map to a Maildir.',
+  },
+  {
+    code: 'KGM-RCPT-TOO-MANY',
+    temporary: true,
+    smtp: { code: 452, enhanced: '4.5.3', text: 'too many recipients' },
+    message: 'The transaction has reached limits.recipients.',
+    action: 'The client should send the rest in another transaction; raise limits.recipients if needed.',
+  },
+  {
+    code: 'KGM-MSG-TOO-BIG',
+    temporary: false,
+    smtp: { code: 552, enhanced: '5.3.4', text: 'message size exceeds fixed maximum message size' },
+    message: 'The message is larger than limits.message_size.',
+    action: 'Raise limits.message_size if such messages should be accepted.',
+  },
+  {
+    code: 'KGM-MSG-HEADER-TOO-BIG',
+    temporary: false,
+    smtp: { code: 552, enhanced: '5.3.4', text: 'message header too large' },
+    message: 'The header section is larger than limits.header_bytes or has more than limits.header_fields fields.',
+    action: 'Raise limits.header_bytes or limits.header_fields if such messages are legitimate.',
+  },
+  {
+    code: 'KGM-MSG-LINE-TOO-LONG',
+    temporary: false,
+    smtp: { code: 552, enhanced: '5.3.4', text: 'message has a line longer than allowed' },
+    message: 'A line of the message is longer than limits.line_length.',
+    action: 'Raise limits.line_length if such messages are legitimate (RFC 5322 allows 998).',
+  },
+  {
+    code: 'KGM-MSG-BARE-NEWLINE',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.6.2', text: 'bare CR or LF in message; lines must end with CRLF (RFC 5321 2.3.8)' },
+    message: 'The message holds a CR or LF that is not part of CRLF, a known SMTP smuggling vector.',
+    action: 'The sending software must be fixed; set limits.bare_newline = "accept" to keep such bytes inside the message.',
+  },
+  {
+    code: 'KGM-MSG-BAD-8BIT',
+    temporary: false,
+    smtp: { code: 554, enhanced: '5.6.0', text: 'message holds NUL bytes' },
+    message: 'The message holds NUL bytes, which RFC 5322 forbids and mailbox servers mishandle.',
+    action: 'The sending software must encode binary content (base64).',
+  },
+  {
+    code: 'KGM-SPOOL-WRITE',
+    temporary: true,
+    smtp: { code: 451, enhanced: '4.3.0', text: 'local error in processing, try again later' },
+    message: 'The message could not be written to the spool or committed to the queue.',
+    action: 'Check free disk space and the data directory; the client will retry.',
+  },
+  {
+    code: 'KGM-TOO-MANY-CONNECTIONS',
+    temporary: true,
+    smtp: { code: 421, enhanced: '4.7.0', text: 'too many connections from your address, try again later' },
+    message: 'A client IP has more open connections than limits.connections_per_ip.',
+    action: 'Raise limits.connections_per_ip if the client is a trusted relay.',
+  },
+  {
+    code: 'KGM-SHUTTING-DOWN',
+    temporary: true,
+    smtp: { code: 421, enhanced: '4.3.2', text: 'service shutting down, try again later' },
+    message: 'The server is stopping.',
+    action: 'None: the client retries once the server is back.',
+  },
+  {
+    code: 'KGM-DELIVERY-MAILDIR',
+    temporary: true,
+    message: 'Writing a message to a Maildir failed.',
+    action: 'Check disk space and permissions of DATA/mail; the delivery is retried.',
+  },
+  {
+    code: 'KGM-DELIVERY-LMTP',
+    temporary: true,
+    message: 'The LMTP server did not take the message.',
+    action: 'Check that the mailbox server named in delivery.lmtp is up; temporary replies are retried.',
+  },
+  {
+    code: 'KGM-DELIVERY-REMOTE',
+    temporary: true,
+    message: 'Delivery to an outside address (alias target) failed.',
+    action: 'See the last error in `kagami queue`; temporary failures are retried until queue.max_age.',
+  },
+] as const satisfies readonly ErrorEntry[];
+
+export type ErrorCode = (typeof entries)[number]['code'];
+
+export const errorCatalogue: readonly ErrorEntry[] = entries;
+
+const byCode = new Map<string, ErrorEntry>(entries.map((e) => [e.code, e]));
+
+export function errorEntry(code: ErrorCode): ErrorEntry {
+  const entry = byCode.get(code);
+  if (!entry) throw new Error(`unknown error code ${code}`);
+  return entry;
+}
+
+/** An error a user can meet, carrying its catalogue code. */
+export class KagamiError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const entry = errorEntry(code);
+    super(detail ? `${entry.message} ${detail}` : entry.message, options);
+    this.code = code;
+    this.detail = detail;
+  }
+  /** One line for a terminal: code, what happened, what to do. */
+  describe(): string {
+    return `${this.code}: ${this.message}\n  What to do: ${errorEntry(this.code).action}`;
+  }
+}
+
+/** The SMTP reply text for a catalogued error: "5.7.1 relaying denied". */
+export function smtpReply(code: ErrorCode, detail?: string): { responseCode: number; message: string } {
+  const entry = errorEntry(code);
+  if (!entry.smtp) throw new Error(`${code} has no SMTP reply`);
+  return {
+    responseCode: entry.smtp.code,
+    message: `${entry.smtp.enhanced} ${detail ?? entry.smtp.text}`,
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The composition root: the one place that builds concrete adapters (store, DNS, spool, Maildir,
+ * listeners) from the frozen configuration and wires them together.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { KagamiConfig } from './config/schema.js';
+import { DEFAULT_DOMAIN } from './config/schema.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { KagamiError } from './core/errors.js';
+import { withCache } from './dns/cache.js';
+import { parseDnsServer, systemDnsServers } from './dns/servers.js';
+import { createStubResolver } from './dns/stub.js';
+import type { DnsResolver } from './dns/types.js';
+import { createDirSyncer } from './delivery/fsync.js';
+import { createMaildirDelivery } from './delivery/maildir.js';
+import { openSpool } from './delivery/spool.js';
+import { createDeliveryWorker } from './delivery/worker.js';
+import { createLogger, type Logger } from './observability/log.js';
+import { createMetrics } from './observability/metrics.js';
+import { createAcceptor } from './pipeline/acceptance.js';
+import { createInboundHandlers } from './pipeline/inbound.js';
+import { createMxListener } from './smtp/server/mx.js';
+import { ensureSelfSigned, loadOperatorTls } from './smtp/server/tls.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
+import { buildWebApp } from './web/app.js';
+import { dropPrivileges } from './privileges.js';
+
+export interface Ports {
+  smtp?: number;
+  http?: number;
+  pid: number;
+}
+
+export interface RunningServer {
+  ports: Ports;
+  domains: string[];
+  /** Stops gracefully: refuses new connections, finishes transactions and deliveries in flight. */
+  stop(): Promise<void>;
+  /** Reloads the operator's certificate (SIGHUP). */
+  reloadTls(): Promise<void>;
+}
+
+export const dataPaths = (dataDir: string) => ({
+  db: path.join(dataDir, 'kagami.db'),
+  spool: path.join(dataDir, 'spool'),
+  mail: path.join(dataDir, 'mail'),
+  run: path.join(dataDir, 'run'),
+  ports: path.join(dataDir, 'run', 'ports.json'),
+});
+
+const DOMAINS_SETTING = 'domains';
+
+/** The domains we accept mail for: the configured ones (then recorded), else those recorded in DATA. */
+export async function resolveDomains(config: Readonly<KagamiConfig>, store: Store, record: boolean): Promise<string[]> {
+  if (config.domains.length > 0) {
+    if (record) await store.setSetting(DOMAINS_SETTING, JSON.stringify(config.domains));
+    return [...config.domains];
+  }
+  const saved = await store.getSetting(DOMAINS_SETTING);
+  if (saved) return JSON.parse(saved) as string[];
+  return [DEFAULT_DOMAIN];
+}
+
+export function buildResolver(config: Readonly<KagamiConfig>): DnsResolver & { close(): void } {
+  const servers = config.dns.servers.length > 0 ? config.dns.servers.map(parseDnsServer) : systemDnsServers();
+  const stub = createStubResolver({ servers, timeoutMs: config.dns.timeout_ms, attempts: config.dns.attempts });
+  const cached = withCache(stub);
+  return Object.assign(cached, { close: () => stub.close() });
+}
+
+async function writeAtomically(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, content, { mode: 0o644 });
+  await fs.rename(tmp, file);
+}
+
+export async function startServer(
+  config: Readonly<KagamiConfig>,
+  options: { log?: Logger; clock?: Clock } = {},
+): Promise<RunningServer> {
+  const log = options.log ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const paths = dataPaths(config.data_dir);
+  try {
+    await fs.mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(paths.run, { recursive: true });
+    await fs.mkdir(paths.mail, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new KagamiError('KGM-DATA-DIR', `${config.data_dir}: ${(err as Error).message}`);
+  }
+
+  const store = openSqliteStore({ file: paths.db });
+  await store.migrate();
+  const domains = await resolveDomains(config, store, true);
+  const resolver = buildResolver(config);
+  const spool = await openSpool(paths.spool);
+  const metrics = createMetrics();
+  const dirSyncer = createDirSyncer();
+
+  // Spool files without a pending queue row were never acknowledged, or are done: remove them.
+  for (const id of await spool.list()) {
+    if ((await store.messageState(id)) !== 'pending') await spool.remove(id);
+  }
+
+  const tls = config.tls.cert && config.tls.key
+    ? await loadOperatorTls(config.tls.cert, config.tls.key)
+    : await ensureSelfSigned(config.data_dir, config.hostname);
+
+  const maildir = createMaildirDelivery({ root: paths.mail, hostname: config.hostname, dirSyncer });
+  const worker = createDeliveryWorker({
+    store,
+    spool,
+    maildir,
+    resolver,
+    config: config.delivery,
+    hostname: config.hostname,
+    clock,
+    log,
+    metrics,
+  });
+  const acceptor = createAcceptor({
+    store,
+    dirSyncer,
+    spoolDir: paths.spool,
+    onCommitted: (messages) => {
+      metrics.groupCommitSize.observe(messages.length);
+      worker.notify(messages);
+    },
+  });
+  const localUsers = new Set(config.delivery.local_users.map((u) => u.toLowerCase()));
+  const handlers = createInboundHandlers({
+    config,
+    spool,
+    acceptor,
+    resolver,
+    clock,
+    log,
+    metrics,
+    recipientPolicy: {
+      domains: new Set(domains),
+      aliases: config.aliases,
+      localUsers,
+      unknownLocalUser: config.delivery.unknown_local_user,
+      localRoute: config.delivery.mode,
+      mailboxExists: (mailbox) => existsSync(path.join(paths.mail, mailbox)),
+    },
+  });
+  const mx = createMxListener({ hostname: config.hostname, limits: config.limits, cert: tls.cert, key: tls.key, handlers });
+  let stopping = false;
+  const web = buildWebApp({ metrics, ready: () => !stopping });
+
+  const ports: Ports = { pid: process.pid };
+  try {
+    ports.smtp = await mx.listen(config.smtp.port, config.listen);
+    await web.listen({ port: config.http.port, host: config.listen });
+    const addr = web.server.address();
+    ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  } catch (err) {
+    await mx.close(0).catch(() => undefined);
+    await web.close().catch(() => undefined);
+    await store.close();
+    resolver.close();
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    throw new KagamiError('KGM-LISTEN-FAILED', `${config.listen}: ${e.code ?? ''} ${e.message}`);
+  }
+  if (config.run_as) dropPrivileges(config.run_as, config.data_dir, log);
+
+  await writeAtomically(paths.ports, JSON.stringify(ports) + '\n');
+  log.info(
+    { event: 'listening', smtp: ports.smtp, http: ports.http, listen: config.listen, domains, data: config.data_dir, tls: tls.source, pid: process.pid },
+    `kagami listening: smtp ${config.listen}:${ports.smtp}, http http://${config.listen}:${ports.http}`,
+  );
+  await worker.start();
+
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'stopping', inFlight: mx.inFlight() }, 'stopping: finishing transactions in flight');
+    await mx.close(30_000);
+    await acceptor.idle();
+    await worker.stop();
+    await web.close();
+    await store.close();
+    resolver.close();
+    await fs.rm(paths.ports, { force: true });
+    log.info({ event: 'stopped' }, 'stopped');
+  }
+
+  async function reloadTls(): Promise<void> {
+    if (!config.tls.cert || !config.tls.key) {
+      log.info('SIGHUP: no operator certificate configured; the self-signed one stays');
+      return;
+    }
+    try {
+      const fresh = await loadOperatorTls(config.tls.cert, config.tls.key);
+      mx.updateTls(fresh.cert, fresh.key);
+      log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err, cert: config.tls.cert }, 'TLS certificate reload failed; the previous one stays in use');
+    }
+  }
+
+  return { ports, domains, stop, reloadTls };
+}

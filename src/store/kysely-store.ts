@@ -1,0 +1,226 @@
+/**
+ * The Store over Kysely: one set of queries for SQLite and PostgreSQL.
+ */
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+import type {
+  DeliveryOutcome,
+  NewMessage,
+  PendingDelivery,
+  QueueEntry,
+  RecipientState,
+  Route,
+  Store,
+} from './types.js';
+
+const PENDING: RecipientState[] = ['queued', 'deferred'];
+
+/** PostgreSQL returns bigint as a string; SQLite as a number. */
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function createKyselyStore(db: Kysely<Database>): Store {
+  async function migrate(): Promise<void> {
+    const migrator = new Migrator({ db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`store migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async function enqueue(messages: readonly NewMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('messages')
+        .values(
+          messages.map((m) => ({
+            id: m.id,
+            received_at: m.receivedAt,
+            mail_from: m.mailFrom,
+            size: m.size,
+            client_ip: m.clientIp,
+            helo: m.helo,
+            trace_headers: m.traceHeaders,
+            done_at: null,
+          })),
+        )
+        .execute();
+      const rows = messages.flatMap((m) =>
+        m.recipients.map((r, idx) => ({
+          message_id: m.id,
+          idx,
+          address: r.address,
+          route: r.route,
+          mailbox: r.mailbox,
+          state: 'queued',
+          next_attempt_at: m.receivedAt,
+          last_error: null,
+          updated_at: m.receivedAt,
+        })),
+      );
+      // SQLite caps bound parameters per statement; 9 columns × 100 rows stays far below it.
+      for (let i = 0; i < rows.length; i += 100) {
+        await trx.insertInto('recipients').values(rows.slice(i, i + 100)).execute();
+      }
+    });
+  }
+
+  async function dueDeliveries(now: number, limit: number): Promise<PendingDelivery[]> {
+    const rows = await db
+      .selectFrom('recipients as r')
+      .innerJoin('messages as m', 'm.id', 'r.message_id')
+      .select([
+        'r.message_id',
+        'r.idx',
+        'r.address',
+        'r.route',
+        'r.mailbox',
+        'r.attempts',
+        'm.mail_from',
+        'm.received_at',
+        'm.trace_headers',
+        'm.size',
+      ])
+      .where('r.state', 'in', PENDING)
+      .where('r.next_attempt_at', '<=', now)
+      .orderBy('r.next_attempt_at')
+      .orderBy('r.message_id')
+      .orderBy('r.idx')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      messageId: r.message_id,
+      idx: num(r.idx),
+      address: r.address,
+      route: r.route as Route,
+      mailbox: r.mailbox,
+      attempts: num(r.attempts),
+      mailFrom: r.mail_from,
+      receivedAt: num(r.received_at),
+      traceHeaders: r.trace_headers,
+      size: num(r.size),
+    }));
+  }
+
+  async function nextAttemptAt(): Promise<number | null> {
+    const row = await db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+      .where('state', 'in', PENDING)
+      .executeTakeFirst();
+    return row?.next == null ? null : num(row.next);
+  }
+
+  async function recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<string[]> {
+    if (outcomes.length === 0) return [];
+    return db.transaction().execute(async (trx) => {
+      for (const o of outcomes) {
+        await trx
+          .updateTable('recipients')
+          .set((eb) => ({
+            state: o.state,
+            attempts: eb('attempts', '+', 1),
+            next_attempt_at: o.state === 'deferred' ? o.nextAttemptAt : null,
+            last_error: o.state === 'delivered' ? null : o.error,
+            updated_at: o.at,
+          }))
+          .where('message_id', '=', o.messageId)
+          .where('idx', '=', o.idx)
+          .execute();
+      }
+      const ids = [...new Set(outcomes.map((o) => o.messageId))];
+      const stillPending = await trx
+        .selectFrom('recipients')
+        .select('message_id')
+        .distinct()
+        .where('message_id', 'in', ids)
+        .where('state', 'in', PENDING)
+        .execute();
+      const pending = new Set(stillPending.map((r) => r.message_id));
+      const done = ids.filter((id) => !pending.has(id));
+      if (done.length > 0) {
+        const at = Math.max(...outcomes.map((o) => o.at));
+        await trx.updateTable('messages').set({ done_at: at }).where('id', 'in', done).execute();
+      }
+      return done;
+    });
+  }
+
+  async function listQueue(): Promise<QueueEntry[]> {
+    const messages = await db.selectFrom('messages').selectAll().orderBy('received_at').orderBy('id').execute();
+    const recipients = await db.selectFrom('recipients').selectAll().orderBy('message_id').orderBy('idx').execute();
+    const byMessage = new Map<string, QueueEntry['recipients']>();
+    for (const r of recipients) {
+      const list = byMessage.get(r.message_id) ?? [];
+      list.push({
+        address: r.address,
+        state: r.state as RecipientState,
+        attempts: num(r.attempts),
+        nextAttemptAt: r.next_attempt_at == null ? null : iso(num(r.next_attempt_at)),
+        lastError: r.last_error,
+      });
+      byMessage.set(r.message_id, list);
+    }
+    return messages.map((m) => ({
+      id: m.id,
+      receivedAt: iso(num(m.received_at)),
+      from: m.mail_from,
+      size: num(m.size),
+      recipients: byMessage.get(m.id) ?? [],
+    }));
+  }
+
+  async function purgeDone(before: number): Promise<string[]> {
+    return db.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom('messages').select('id').where('done_at', '<', before).execute();
+      const ids = rows.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        await trx.deleteFrom('recipients').where('message_id', 'in', chunk).execute();
+        await trx.deleteFrom('messages').where('id', 'in', chunk).execute();
+      }
+      return ids;
+    });
+  }
+
+  async function messageState(id: string): Promise<'absent' | 'pending' | 'done'> {
+    const row = await db.selectFrom('messages').select('done_at').where('id', '=', id).executeTakeFirst();
+    if (!row) return 'absent';
+    return row.done_at == null ? 'pending' : 'done';
+  }
+
+  async function getSetting(key: string): Promise<string | null> {
+    const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value ?? null;
+  }
+
+  async function setSetting(key: string, value: string): Promise<void> {
+    await db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  async function close(): Promise<void> {
+    await db.destroy();
+  }
+
+  return {
+    migrate,
+    enqueue,
+    dueDeliveries,
+    nextAttemptAt,
+    recordOutcomes,
+    listQueue,
+    purgeDone,
+    messageState,
+    getSetting,
+    setSetting,
+    close,
+  };
+}

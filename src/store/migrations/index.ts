@@ -1,0 +1,57 @@
+/**
+ * Schema migrations, in order. Written in Kysely's schema builder so the same steps run on SQLite
+ * and PostgreSQL. Never edit a migration that has shipped; add the next one.
+ */
+import type { Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+const migrations: Record<string, Migration> = {
+  '0001_queue': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('mail_from', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('client_ip', 'text', (c) => c.notNull())
+        .addColumn('helo', 'text', (c) => c.notNull())
+        .addColumn('trace_headers', 'text', (c) => c.notNull())
+        .addColumn('done_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('recipients')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('mailbox', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('recipients_pk', ['message_id', 'idx'])
+        .execute();
+      // The worker's question: which pending recipients are due?
+      await db.schema
+        .createIndex('recipients_due')
+        .on('recipients')
+        .columns(['state', 'next_attempt_at'])
+        .execute();
+      await db.schema.createIndex('messages_done').on('messages').column('done_at').execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

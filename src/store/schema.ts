@@ -1,0 +1,38 @@
+/** Table types as Kysely sees them; times are milliseconds since the epoch. */
+import type { Generated } from 'kysely';
+
+export interface MessagesTable {
+  id: string;
+  received_at: number;
+  mail_from: string;
+  size: number;
+  client_ip: string;
+  helo: string;
+  trace_headers: string;
+  /** Set when every recipient reached delivered or bounced. */
+  done_at: number | null;
+}
+
+export interface RecipientsTable {
+  message_id: string;
+  idx: number;
+  address: string;
+  route: string;
+  mailbox: string;
+  state: string;
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  messages: MessagesTable;
+  recipients: RecipientsTable;
+  settings: SettingsTable;
+}

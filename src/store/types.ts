@@ -1,0 +1,96 @@
+/**
+ * The Store port: the queue and Kagami's other state. SQLite (embedded default) implements it
+ * now and PostgreSQL (cluster) later; test/contract/store.contract.ts is the suite both must pass.
+ */
+
+/** How a recipient is delivered. */
+export type Route = 'maildir' | 'lmtp' | 'remote';
+
+/** Where a recipient stands in the queue. */
+export type RecipientState = 'queued' | 'deferred' | 'delivered' | 'bounced';
+
+export interface NewRecipient {
+  /** The address as given in RCPT TO. */
+  address: string;
+  route: Route;
+  /** maildir: "<domain>/<user>"; lmtp and remote: the address to deliver to. */
+  mailbox: string;
+}
+
+/** A message accepted by the MX, to be committed with its recipients before the 250. */
+export interface NewMessage {
+  /** Queue id, also the spool file name. */
+  id: string;
+  /** Milliseconds since the epoch. */
+  receivedAt: number;
+  /** The reverse-path; "" for the null reverse-path (bounces). */
+  mailFrom: string;
+  /** Bytes of the message as received (dot-unstuffed). */
+  size: number;
+  clientIp: string;
+  helo: string;
+  /** Header fields Kagami prepends at delivery (Return-Path is added per delivery, not here). */
+  traceHeaders: string;
+  recipients: NewRecipient[];
+}
+
+/** One recipient due for a delivery attempt, with what the worker needs of its message. */
+export interface PendingDelivery {
+  messageId: string;
+  idx: number;
+  address: string;
+  route: Route;
+  mailbox: string;
+  attempts: number;
+  mailFrom: string;
+  receivedAt: number;
+  traceHeaders: string;
+  size: number;
+}
+
+/** The outcome of one delivery attempt. */
+export type DeliveryOutcome =
+  | { messageId: string; idx: number; state: 'delivered'; at: number }
+  | { messageId: string; idx: number; state: 'deferred'; at: number; nextAttemptAt: number; error: string }
+  | { messageId: string; idx: number; state: 'bounced'; at: number; error: string };
+
+export interface QueueRecipient {
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  /** ISO 8601, or null when no further attempt is planned. */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}
+
+export interface QueueEntry {
+  id: string;
+  /** ISO 8601. */
+  receivedAt: string;
+  from: string;
+  size: number;
+  recipients: QueueRecipient[];
+}
+
+export interface Store {
+  /** Brings the schema up to date. */
+  migrate(): Promise<void>;
+  /** Commits messages and their recipients in one transaction (group commit). */
+  enqueue(messages: readonly NewMessage[]): Promise<void>;
+  /** Recipients in state queued or deferred whose next attempt is due at `now` (ms), oldest first. */
+  dueDeliveries(now: number, limit: number): Promise<PendingDelivery[]>;
+  /** Earliest next attempt (ms) among queued and deferred recipients, or null. */
+  nextAttemptAt(): Promise<number | null>;
+  /** Records outcomes in one transaction; returns the ids of messages that now have no pending recipient. */
+  recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<string[]>;
+  /** Messages and their recipients, oldest first. */
+  listQueue(): Promise<QueueEntry[]>;
+  /** Deletes messages all of whose recipients reached delivered or bounced before `before` (ms); returns their ids. */
+  purgeDone(before: number): Promise<string[]>;
+  /** Whether a message is unknown, still has recipients to deliver, or is done. */
+  messageState(id: string): Promise<'absent' | 'pending' | 'done'>;
+  /** Small persistent settings (the domains given with --domain, for later commands on the same DATA). */
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
