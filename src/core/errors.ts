@@ -68,6 +68,13 @@ const entries = [
     action: 'Nothing on the server side; the sender used an address Kagami cannot map to a Maildir.',
   },
   {
+    code: 'KGM-RCPT-ALIAS-LOOP',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.4.6', text: 'alias loop: the address leads to no mailbox' },
+    message: 'An alias expands only to itself (a loop) and names no mailbox.',
+    action: 'Fix the aliases table so the address ends at a local user or an outside address.',
+  },
+  {
     code: 'KGM-RCPT-TOO-MANY',
     temporary: true,
     smtp: { code: 452, enhanced: '4.5.3', text: 'too many recipients' },
@@ -101,13 +108,6 @@ const entries = [
     smtp: { code: 550, enhanced: '5.6.2', text: 'bare CR or LF in message; lines must end with CRLF (RFC 5321 2.3.8)' },
     message: 'The message holds a CR or LF that is not part of CRLF, a known SMTP smuggling vector.',
     action: 'The sending software must be fixed; set limits.bare_newline = "accept" to keep such bytes inside the message.',
-  },
-  {
-    code: 'KGM-MSG-BAD-8BIT',
-    temporary: false,
-    smtp: { code: 554, enhanced: '5.6.0', text: 'message holds NUL bytes' },
-    message: 'The message holds NUL bytes, which RFC 5322 forbids and mailbox servers mishandle.',
-    action: 'The sending software must encode binary content (base64).',
   },
   {
     code: 'KGM-SPOOL-WRITE',

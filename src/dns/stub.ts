@@ -6,10 +6,18 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import * as dnsPacket from 'dns-packet';
-import { encodableName, normalizeName, reverseName } from './names.js';
+import { encodableName, reverseName } from './names.js';
 import { formatDnsServer } from './servers.js';
 import type { DnsAnswer, DnsResolver, DnsServerAddress, RecordData, RecordType } from './types.js';
+import {
+  answersQuestion,
+  decodeMessage,
+  encodeQuery,
+  type DecodedMessage,
+  readAnswer,
+  type ReadAnswer,
+  type WireQuestion,
+} from './wire.js';
 
 export interface StubResolverOptions {
   /** Servers to ask, in order; the next one is tried when one fails. */
@@ -39,22 +47,12 @@ export interface StubResolver extends DnsResolver {
   stats(): StubResolverStats;
 }
 
-/** RFC 6891 6.2.5, with the DNS Flag Day 2020 value: big enough for most answers, too small to fragment. */
-export const EDNS_UDP_PAYLOAD = 1232;
-/** RFC 2308 5: the negative TTL to use when the answer carries no SOA. */
-export const DEFAULT_NEGATIVE_TTL = 60;
-/** CNAME hops followed inside one answer section. */
-const MAX_CNAME_HOPS = 16;
-
-type Decoded = dnsPacket.DecodedPacket & { rcode?: string; opcode?: string };
 /** What one send produced; `error` is a definite failure of that server, `timeout` may be retried. */
 type Failure = { kind: 'timeout' } | { kind: 'error'; reason: string };
-type Exchange = { kind: 'response'; response: Decoded } | Failure;
-type Outcome<T> = { kind: 'answer'; answer: DnsAnswer<T> } | Failure;
+type Exchange = { kind: 'response'; response: DecodedMessage } | Failure;
+type Outcome<T> = ReadAnswer<T> | { kind: 'timeout' };
 /** The question of one query() call, with the count of packets ignored while answering it. */
-interface Question<T extends RecordType> {
-  qname: string;
-  type: T;
+interface Question<T extends RecordType> extends WireQuestion<T> {
   mismatches: number;
 }
 
@@ -101,7 +99,10 @@ export function createStubResolver(options: StubResolverOptions): StubResolver {
   }
 
   /** One question to one server: UDP, then TCP if the answer was truncated (RFC 7766 5). */
-  async function ask<T extends RecordType>(server: DnsServerAddress, question: Question<T>): Promise<Outcome<RecordData[T]>> {
+  async function ask<T extends RecordType>(
+    server: DnsServerAddress,
+    question: Question<T>,
+  ): Promise<Outcome<RecordData[T]>> {
     let exchange = await udpExchange(server, question);
     if (exchange.kind === 'response' && exchange.response.flag_tc) {
       stats.tcpFallbacks++;
@@ -111,7 +112,7 @@ export function createStubResolver(options: StubResolverOptions): StubResolver {
       if (exchange.kind === 'timeout') stats.timeouts++;
       return exchange;
     }
-    return interpret(exchange.response, question, formatDnsServer(server));
+    return readAnswer(exchange.response, question, formatDnsServer(server));
   }
 
   /** The bookkeeping every exchange shares: the timer, abort on close(), settling once. */
@@ -153,10 +154,10 @@ export function createStubResolver(options: StubResolverOptions): StubResolver {
       const fail = (err: Error): void => settle({ kind: 'error', reason: `${errorCode(err)} from ${from}` });
       socket.on('error', fail);
       socket.on('message', (message: Buffer) => {
-        const response = decodeOrUndefined(message);
+        const response = decodeMessage(message);
         // RFC 5452 9.1: accept only an answer to our id and question; anything else may be
         // spoofed, so keep listening rather than give up.
-        if (response === undefined || !matches(response, id, question)) return mismatch(question);
+        if (response === undefined || !answersQuestion(response, id, question)) return mismatch(question);
         settle({ kind: 'response', response });
       });
       // connect() makes the kernel drop packets from other sources and report ICMP
@@ -186,9 +187,9 @@ export function createStubResolver(options: StubResolverOptions): StubResolver {
       socket.on('data', (chunk: Buffer) => {
         received = Buffer.concat([received, chunk]);
         if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
-        const response = decodeOrUndefined(received.subarray(2, 2 + received.readUInt16BE(0)));
+        const response = decodeMessage(received.subarray(2, 2 + received.readUInt16BE(0)));
         if (response === undefined) return fail(`malformed answer over TCP from ${from}`);
-        if (!matches(response, id, question)) {
+        if (!answersQuestion(response, id, question)) {
           mismatch(question); // on our own connection a wrong answer is a broken server, not a spoof
           return fail(`mismatched answer over TCP from ${from}`);
         }
@@ -217,117 +218,4 @@ export function createStubResolver(options: StubResolverOptions): StubResolver {
 
 function errorCode(err: Error): string {
   return (err as NodeJS.ErrnoException).code ?? err.message;
-}
-
-function encodeQuery(id: number, question: Question<RecordType>): Buffer {
-  return dnsPacket.encode({
-    type: 'query',
-    id,
-    flags: dnsPacket.RECURSION_DESIRED, // RFC 1035 4.1.1: we are a stub, the server recurses
-    questions: [{ name: question.qname, type: question.type, class: 'IN' }],
-    // RFC 6891 6.1.2: an OPT pseudo-RR advertising our UDP payload size. DO stays off (flags 0):
-    // we do not validate DNSSEC ourselves, we only pass on the server's AD bit.
-    additionals: [
-      { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] },
-    ],
-  });
-}
-
-function decodeOrUndefined(message: Buffer): Decoded | undefined {
-  try {
-    return dnsPacket.decode(message) as Decoded;
-  } catch {
-    return undefined;
-  }
-}
-
-/** RFC 5452 9.1: our id, a response, and one question equal to ours (names case-insensitive, RFC 4343). */
-function matches(response: Decoded, id: number, asked: Question<RecordType>): boolean {
-  const question = response.questions?.[0];
-  return (
-    response.id === id &&
-    response.flag_qr &&
-    response.opcode === 'QUERY' &&
-    response.questions?.length === 1 &&
-    question !== undefined &&
-    normalizeName(question.name) === asked.qname &&
-    question.type === asked.type &&
-    (question.class ?? 'IN') === 'IN'
-  );
-}
-
-function interpret<T extends RecordType>(response: Decoded, question: Question<T>, from: string): Outcome<RecordData[T]> {
-  const opt = response.additionals?.find((rr) => rr.type === 'OPT');
-  if (opt !== undefined && 'extendedRcode' in opt && opt.extendedRcode !== 0) {
-    // RFC 6891 6.1.3: the upper rcode bits are set, e.g. BADVERS.
-    return { kind: 'error', reason: `extended rcode ${opt.extendedRcode} from ${from}` };
-  }
-  const answer = (result: DnsAnswer<RecordData[T]>): Outcome<RecordData[T]> => ({ kind: 'answer', answer: result });
-  switch (response.rcode) {
-    case 'NOERROR': {
-      const { records, ttl } = collect(response, question.qname, question.type);
-      if (records.length === 0) return answer({ kind: 'nodata', ttl: negativeTtl(response) });
-      return answer({ kind: 'records', records, ttl, authenticated: response.flag_ad });
-    }
-    case 'NXDOMAIN':
-      return answer({ kind: 'nxdomain', ttl: negativeTtl(response) });
-    default: // SERVFAIL, REFUSED, NOTIMP, FORMERR, ...: the server could not tell us
-      return { kind: 'error', reason: `${response.rcode ?? 'unknown rcode'} from ${from}` };
-  }
-}
-
-/**
- * Follows the CNAME chain from the question name through the answer section (RFC 1034 4.3.2,
- * 5.2.2) and returns the records of the asked type at its end. The TTL is the minimum over the
- * chain and the RRset: the answer is only as durable as its weakest link.
- */
-function collect<T extends RecordType>(
-  response: Decoded,
-  qname: string,
-  type: T,
-): { records: RecordData[T][]; ttl: number } {
-  const answers = (response.answers ?? []).filter((rr) => rr.type !== 'OPT' && (rr.class ?? 'IN') === 'IN');
-  let owner = qname;
-  let ttl = Infinity;
-  for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
-    const here = answers.filter((rr) => normalizeName(rr.name) === owner);
-    const rrset = here.filter((rr) => rr.type === type);
-    if (rrset.length > 0) {
-      const records = rrset.map((rr) => recordData(rr) as RecordData[T]);
-      return { records, ttl: Math.min(ttl, ...rrset.map((rr) => ('ttl' in rr ? (rr.ttl ?? 0) : 0))) };
-    }
-    const cname = here.find((rr): rr is dnsPacket.StringAnswer => rr.type === 'CNAME');
-    if (cname === undefined) break;
-    ttl = Math.min(ttl, cname.ttl ?? 0);
-    owner = normalizeName(cname.data);
-  }
-  return { records: [], ttl: 0 };
-}
-
-function recordData(rr: dnsPacket.Answer): RecordData[RecordType] {
-  switch (rr.type) {
-    case 'TXT': {
-      // RFC 7208 3.3 / RFC 6376 3.6.2.2: the character-strings of one RR are concatenated.
-      const parts = Array.isArray(rr.data) ? rr.data : [rr.data];
-      return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString('utf8');
-    }
-    case 'MX':
-      return { exchange: normalizeName(rr.data.exchange), preference: rr.data.preference ?? 0 };
-    case 'A':
-    case 'AAAA':
-      return rr.data;
-    case 'PTR':
-    case 'CNAME':
-    case 'NS':
-      return normalizeName(rr.data);
-    default:
-      return '';
-  }
-}
-
-/** RFC 2308 5: the negative TTL is the smaller of the SOA's own TTL and its MINIMUM field. */
-function negativeTtl(response: Decoded): number {
-  const soa = response.authorities?.find((rr) => rr.type === 'SOA');
-  if (soa === undefined || soa.type !== 'SOA') return DEFAULT_NEGATIVE_TTL;
-  return Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0);
 }

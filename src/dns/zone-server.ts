@@ -8,6 +8,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { normalizeName } from './names.js';
 import { formatDnsServer } from './servers.js';
+import { decodeMessage, type DecodedMessage } from './wire.js';
 import { lookupZone, type ZoneData, type ZoneRecord } from './zone.js';
 
 export interface ZoneServerOptions {
@@ -29,8 +30,6 @@ export interface ZoneServer {
   close(): Promise<void>;
 }
 
-type Decoded = dnsPacket.DecodedPacket & { rcode?: string; opcode?: string };
-
 /** RFC 1035 4.2.1: the UDP limit for a client that sent no EDNS OPT record. */
 const CLASSIC_UDP_LIMIT = 512;
 /** What the server advertises in its own OPT record (DNS Flag Day 2020). */
@@ -46,7 +45,7 @@ export async function startZoneServer(zone: ZoneData, options: ZoneServerOptions
   const { udp, tcp, port } = await bindBoth(host, options.port ?? 0);
   const connections = new Set<net.Socket>();
 
-  function reply(request: Decoded, transport: 'udp' | 'tcp'): Buffer | undefined {
+  function reply(request: DecodedMessage, transport: 'udp' | 'tcp'): Buffer | undefined {
     const question = request.questions?.[0];
     // Answer only well-formed queries: never a response (no reflection loops), one question (RFC 9619).
     const wellFormed = !request.flag_qr && request.opcode === 'QUERY' && request.questions?.length === 1;
@@ -67,16 +66,16 @@ export async function startZoneServer(zone: ZoneData, options: ZoneServerOptions
       additionals: requestOpt === undefined ? [] : [serverOpt()],
     };
     const full: dnsPacket.Packet = { ...base };
-    if (rcode !== 'REFUSED') {
-      full.answers = lookup.answers.map(toWire);
-      const hasData = lookup.answers.some((rr) => rr.type === question.type);
-      // RFC 2308 3: NXDOMAIN and NODATA carry the SOA whose MINIMUM sets the negative TTL.
-      if (rcode === 'NXDOMAIN' || (rcode === 'NOERROR' && !hasData)) {
-        full.authorities = [soa(question.name, lookup.negativeTtl)];
-      }
-    }
     let wire: Buffer;
     try {
+      if (rcode !== 'REFUSED') {
+        full.answers = lookup.answers.map(toWire);
+        const hasData = lookup.answers.some((rr) => rr.type === question.type);
+        // RFC 2308 3: NXDOMAIN and NODATA carry the SOA whose MINIMUM sets the negative TTL.
+        if (rcode === 'NXDOMAIN' || (rcode === 'NOERROR' && !hasData)) {
+          full.authorities = [soa(question.name, lookup.negativeTtl)];
+        }
+      }
       wire = dnsPacket.encode(full);
     } catch {
       // Zone data dns-packet cannot encode (say an A record that is not an address): SERVFAIL.
@@ -92,10 +91,20 @@ export async function startZoneServer(zone: ZoneData, options: ZoneServerOptions
     return dnsPacket.encode({ ...base, flags: (base.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE });
   }
 
+  /** Decodes and answers one message ('junk' if undecodable). Never throws: a bad client must not stop the server. */
+  function answerTo(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined | 'junk' {
+    const request = decodeMessage(message);
+    if (request === undefined) return 'junk';
+    try {
+      return reply(request, transport);
+    } catch {
+      return undefined; // a question dns-packet decodes but cannot encode back (an odd class, say)
+    }
+  }
+
   udp.on('message', (message: Buffer, peer: dgram.RemoteInfo) => {
-    const request = decodeOrUndefined(message);
-    const answer = request === undefined ? undefined : reply(request, 'udp');
-    if (answer !== undefined) udp.send(answer, peer.port, peer.address, () => undefined);
+    const answer = answerTo(message, 'udp');
+    if (answer instanceof Buffer) udp.send(answer, peer.port, peer.address, () => undefined);
   });
   udp.on('error', () => undefined); // a failed send must not stop the server
 
@@ -110,13 +119,12 @@ export async function startZoneServer(zone: ZoneData, options: ZoneServerOptions
       // RFC 7766 6.2.1: several length-prefixed queries may arrive on one connection.
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
         const length = pending.readUInt16BE(0);
-        const request = decodeOrUndefined(pending.subarray(2, 2 + length));
+        const answer = answerTo(pending.subarray(2, 2 + length), 'tcp');
         pending = pending.subarray(2 + length);
-        if (request === undefined) {
-          socket.destroy(); // junk: the stream cannot be trusted to stay in frame
+        if (answer === 'junk') {
+          socket.destroy(); // the stream cannot be trusted to stay in frame
           return;
         }
-        const answer = reply(request, 'tcp');
         if (answer !== undefined) socket.write(Buffer.concat([lengthPrefix(answer.length), answer]));
       }
     });
@@ -177,6 +185,11 @@ function toWire(rr: ZoneRecord): dnsPacket.Answer {
       return { ...common, type: 'TXT', data: rr.data.flatMap(characterStrings) };
     case 'MX':
       return { ...common, type: 'MX', data: { preference: rr.data.preference, exchange: rr.data.exchange } };
+    case 'A':
+    case 'AAAA':
+      // dns-packet would quietly encode "not-an-ip" as 46.0.0.0; refuse so the reply is SERVFAIL.
+      if (net.isIP(rr.data) !== (rr.type === 'A' ? 4 : 6)) throw new Error(`bad ${rr.type} data ${rr.data}`);
+      return { ...common, type: rr.type, data: rr.data };
     default:
       return { ...common, type: rr.type, data: rr.data };
   }
@@ -221,12 +234,4 @@ function lengthPrefix(length: number): Buffer {
   const prefix = Buffer.alloc(2);
   prefix.writeUInt16BE(length);
   return prefix;
-}
-
-function decodeOrUndefined(message: Buffer): Decoded | undefined {
-  try {
-    return dnsPacket.decode(message) as Decoded;
-  } catch {
-    return undefined;
-  }
 }

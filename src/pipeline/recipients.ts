@@ -61,6 +61,9 @@ export function resolveRecipient(address: string, policy: RecipientPolicy): Reci
   const seen = new Set<string>();
   const outcome = expand(address, parts.local, parts.domain, policy, targets, seen, 0);
   if (outcome) return outcome;
+  if (targets.length === 0) {
+    return { result: 'reject', code: 'KGM-RCPT-ALIAS-LOOP', reason: `${address} expands to no mailbox` };
+  }
   return { result: 'accept', targets: dedupe(targets) };
 }
 

@@ -58,6 +58,7 @@ export function createMxListener(opts: {
       cert: opts.cert.length ? opts.cert : undefined,
       disableReverseLookup: true,
       hideDSN: true,
+      hideENHANCEDSTATUSCODES: false,
       hideREQUIRETLS: true,
       maxClients: limits.connections,
       socketTimeout: limits.idle_timeout * 1000,

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { lookupZone, MAX_CNAME_CHAIN, zoneResolver, type ZoneData } from '../../../src/dns/zone.js';
 
 const zone: ZoneData = {
-  'example.com': { A: ['192.0.2.1'], TXT: ['v=spf1 -all', ['a', 'b']], MX: [{ exchange: 'MX.example.com.', preference: 5 }], ttl: 600 },
+  'example.com': {
+    A: ['192.0.2.1'],
+    TXT: ['v=spf1 -all', ['a', 'b']],
+    MX: [{ exchange: 'MX.example.com.', preference: 5 }],
+    ttl: 600,
+  },
   'deep.ent.example.com': { A: ['192.0.2.2'] },
   '*.wild.example.com': { TXT: ['wild'], ttl: 30 },
   'real.wild.example.com': { A: ['192.0.2.3'] },
@@ -87,7 +92,11 @@ describe('lookupZone', () => {
   });
 
   it('reports TRUNCATE entries with their data', () => {
-    expect(lookupZone(zone, 'big.example.com', 'TXT')).toMatchObject({ rcode: 'NOERROR', truncate: true, answers: [{ data: ['large'] }] });
+    expect(lookupZone(zone, 'big.example.com', 'TXT')).toMatchObject({
+      rcode: 'NOERROR',
+      truncate: true,
+      answers: [{ data: ['large'] }],
+    });
   });
 });
 
@@ -104,7 +113,12 @@ describe('zoneResolver', () => {
 
   it('decodes records the way the stub resolver does', async () => {
     const resolver = zoneResolver(zone);
-    expect(await resolver.query('example.com', 'TXT')).toEqual({ kind: 'records', records: ['v=spf1 -all', 'ab'], ttl: 600, authenticated: false });
+    expect(await resolver.query('example.com', 'TXT')).toEqual({
+      kind: 'records',
+      records: ['v=spf1 -all', 'ab'],
+      ttl: 600,
+      authenticated: false,
+    });
     expect(await resolver.query('www.example.com', 'MX')).toEqual({
       kind: 'records',
       records: [{ exchange: 'mx.example.com', preference: 5 }],
