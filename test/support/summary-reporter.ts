@@ -11,8 +11,9 @@ export default class SummaryReporter implements Reporter {
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
+        else if (state === 'skipped') skipped++;
+        // Failed, or never ran because its file crashed: either way not a pass.
+        else failed++;
       }
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
     }

@@ -256,3 +256,12 @@ describe('startZoneServer survives bad clients', () => {
     expect(zone.queries.map((q) => q.transport)).toEqual(['udp', 'udp', 'tcp']);
   });
 });
+
+describe('startZoneServer answers bad zone data with SERVFAIL', () => {
+  it('refuses to encode an A record that is not an address', async () => {
+    const zone = await zoneServer({ 'bad.example.com': { A: ['not-an-ip'] }, 'bad6.example.com': { AAAA: ['192.0.2.1'] } });
+    const resolver = stub([parseDnsServer(zone.address)]);
+    expect(await resolver.query('bad.example.com', 'A')).toMatchObject({ kind: 'tempfail', reason: /^SERVFAIL from / });
+    expect(await resolver.query('bad6.example.com', 'AAAA')).toMatchObject({ kind: 'tempfail', reason: /^SERVFAIL from / });
+  });
+});

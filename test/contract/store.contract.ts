@@ -1,0 +1,111 @@
+/**
+ * The contract every Store must keep: SQLite now, PostgreSQL later (same suite, another factory).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewMessage, Store } from '../../src/store/types.js';
+
+export function message(id: string, receivedAt: number, rcpts = ['a@example.test']): NewMessage {
+  return {
+    id,
+    receivedAt,
+    mailFrom: 'sender@example.org',
+    size: 1234,
+    clientIp: '192.0.2.1',
+    helo: 'client.example.org',
+    traceHeaders: 'Received: from x\r\n',
+    recipients: rcpts.map((address) => ({ address, route: 'maildir' as const, mailbox: `example.test/${address.split('@')[0]}` })),
+  };
+}
+
+export function runStoreContract(name: string, make: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await make();
+      await store.migrate();
+    });
+    afterEach(async () => store.close());
+
+    it('migrates twice without harm', async () => {
+      await store.migrate();
+      expect(await store.listQueue()).toEqual([]);
+    });
+
+    it('enqueues a batch in one go and lists it oldest first', async () => {
+      await store.enqueue([message('B', 2000), message('A', 1000, ['x@example.test', 'y@example.test'])]);
+      const q = await store.listQueue();
+      expect(q.map((m) => m.id)).toEqual(['A', 'B']);
+      expect(q[0]).toEqual({
+        id: 'A',
+        receivedAt: new Date(1000).toISOString(),
+        from: 'sender@example.org',
+        size: 1234,
+        recipients: [
+          { address: 'x@example.test', state: 'queued', attempts: 0, nextAttemptAt: new Date(1000).toISOString(), lastError: null },
+          { address: 'y@example.test', state: 'queued', attempts: 0, nextAttemptAt: new Date(1000).toISOString(), lastError: null },
+        ],
+      });
+    });
+
+    it('a failed batch commits nothing (duplicate id inside the transaction)', async () => {
+      await store.enqueue([message('DUP', 1000)]);
+      await expect(store.enqueue([message('NEW', 1000), message('DUP', 1000)])).rejects.toThrow();
+      expect((await store.listQueue()).map((m) => m.id)).toEqual(['DUP']);
+    });
+
+    it('hands out due recipients with their message, and not future ones', async () => {
+      await store.enqueue([message('M1', 1000, ['a@example.test', 'b@example.test'])]);
+      const due = await store.dueDeliveries(1000, 10);
+      expect(due).toHaveLength(2);
+      expect(due[0]).toMatchObject({ messageId: 'M1', idx: 0, address: 'a@example.test', route: 'maildir', mailbox: 'example.test/a', attempts: 0, mailFrom: 'sender@example.org', receivedAt: 1000, size: 1234 });
+      expect(await store.dueDeliveries(999, 10)).toEqual([]);
+      expect(await store.dueDeliveries(5000, 1)).toHaveLength(1);
+      expect(await store.nextAttemptAt()).toBe(1000);
+    });
+
+    it('records outcomes, reschedules deferrals and reports messages that are done', async () => {
+      await store.enqueue([message('M2', 1000, ['a@example.test', 'b@example.test'])]);
+      let done = await store.recordOutcomes([
+        { messageId: 'M2', idx: 0, state: 'delivered', at: 1100 },
+        { messageId: 'M2', idx: 1, state: 'deferred', at: 1100, nextAttemptAt: 61_100, error: '451 try later' },
+      ]);
+      expect(done).toEqual([]);
+      expect(await store.messageState('M2')).toBe('pending');
+      expect(await store.dueDeliveries(2000, 10)).toEqual([]);
+      expect(await store.nextAttemptAt()).toBe(61_100);
+      const [retry] = await store.dueDeliveries(61_100, 10);
+      expect(retry).toMatchObject({ idx: 1, attempts: 1 });
+      const listed = (await store.listQueue())[0]!.recipients;
+      expect(listed[0]).toMatchObject({ state: 'delivered', attempts: 1, nextAttemptAt: null, lastError: null });
+      expect(listed[1]).toMatchObject({ state: 'deferred', attempts: 1, nextAttemptAt: new Date(61_100).toISOString(), lastError: '451 try later' });
+      done = await store.recordOutcomes([{ messageId: 'M2', idx: 1, state: 'bounced', at: 62_000, error: '550 no' }]);
+      expect(done).toEqual(['M2']);
+      expect(await store.messageState('M2')).toBe('done');
+      expect(await store.nextAttemptAt()).toBeNull();
+    });
+
+    it('purges done messages older than the cut-off and keeps the rest', async () => {
+      await store.enqueue([message('OLD', 1000), message('NEW', 1000), message('PENDING', 1000)]);
+      await store.recordOutcomes([{ messageId: 'OLD', idx: 0, state: 'delivered', at: 2000 }]);
+      await store.recordOutcomes([{ messageId: 'NEW', idx: 0, state: 'delivered', at: 9000 }]);
+      expect(await store.purgeDone(5000)).toEqual(['OLD']);
+      expect((await store.listQueue()).map((m) => m.id).sort()).toEqual(['NEW', 'PENDING']);
+      expect(await store.messageState('OLD')).toBe('absent');
+    });
+
+    it('keeps settings', async () => {
+      expect(await store.getSetting('domains')).toBeNull();
+      await store.setSetting('domains', '["a.test"]');
+      await store.setSetting('domains', '["b.test"]');
+      expect(await store.getSetting('domains')).toBe('["b.test"]');
+    });
+
+    it('takes a large batch (group commit of many messages with many recipients)', async () => {
+      const batch = Array.from({ length: 200 }, (_, i) =>
+        message(`BULK${String(i).padStart(4, '0')}`, 1000 + i, Array.from({ length: 5 }, (_, j) => `u${j}@example.test`)),
+      );
+      await store.enqueue(batch);
+      expect(await store.dueDeliveries(10_000, 5000)).toHaveLength(1000);
+    });
+  });
+}
