@@ -64,7 +64,14 @@ export function createMaildirDelivery(opts: { root: string; hostname: string; di
     const usec = (now % 1000) * 1000 + (counter++ % 1000);
     const name = `${Math.floor(now / 1000)}.M${usec}P${process.pid}${o.tag}.${host},S=${size}`;
     const tmp = path.join(dir, 'tmp', name);
-    const handle = await fs.open(tmp, 'wx', 0o600);
+    let handle;
+    try {
+      handle = await fs.open(tmp, 'wx', 0o600);
+    } catch (err) {
+      // The folder may have been removed behind our back: re-create it on the next attempt.
+      ready.delete(dir);
+      throw err;
+    }
     try {
       const { bytesWritten } = await handle.writev(o.parts);
       if (bytesWritten !== size) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${size} bytes`);
@@ -76,7 +83,13 @@ export function createMaildirDelivery(opts: { root: string; hostname: string; di
     }
     await handle.close();
     const final = path.join(dir, 'new', name);
-    await fs.rename(tmp, final);
+    try {
+      await fs.rename(tmp, final);
+    } catch (err) {
+      ready.delete(dir);
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
     await opts.dirSyncer.sync(path.join(dir, 'new'));
     return final;
   }

@@ -57,9 +57,14 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   let purgeTimer: NodeJS.Timeout | null = null;
   let idleWaiters: Array<() => void> = [];
 
+  let timerAt = Infinity;
+
   const outcomes = createGroupCommit<DeliveryOutcome>(async (batch) => {
     const done = await store.recordOutcomes(batch);
     await Promise.all(done.map((id) => spool.remove(id)));
+    // A retry due before the timer fires moves the timer forward.
+    const soonest = Math.min(...batch.map((o) => (o.state === 'deferred' ? o.nextAttemptAt : Infinity)));
+    if (soonest < timerAt) schedule();
   });
 
   function add(items: PendingDelivery[]): void {
@@ -238,6 +243,8 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     void store.nextAttemptAt().then((next) => {
       if (stopping) return;
       const wait = next === null ? POLL_MS : Math.min(POLL_MS, Math.max(50, next - clock.now()));
+      if (timer) clearTimeout(timer);
+      timerAt = clock.now() + wait;
       timer = setTimeout(() => void poll().catch((err: unknown) => log.error({ err }, 'queue poll failed')), wait);
       timer.unref();
     });
