@@ -13,6 +13,8 @@ import type {
   RecipientState,
   Route,
   Store,
+  VerdictFilter,
+  VerdictRow,
 } from './types.js';
 
 const PENDING: RecipientState[] = ['queued', 'deferred'];
@@ -66,7 +68,65 @@ export function createKyselyStore(db: Kysely<Database>): Store {
       for (let i = 0; i < rows.length; i += 100) {
         await trx.insertInto('recipients').values(rows.slice(i, i + 100)).execute();
       }
+      const verdicts = messages.flatMap((m) => (m.verdict ? [m.verdict] : []));
+      if (verdicts.length > 0) await insertVerdicts(trx, verdicts);
     });
+  }
+
+  async function insertVerdicts(trx: Kysely<Database>, rows: readonly VerdictRow[]): Promise<void> {
+    const values = rows.map((v) => ({
+      id: v.id,
+      queue_id: v.queueId,
+      at: v.at,
+      client_ip: v.clientIp,
+      ptr: v.ptr,
+      helo: v.helo,
+      mail_from: v.mailFrom,
+      header_from: v.headerFrom,
+      from_domain: v.fromDomain,
+      recipients: JSON.stringify(v.recipients),
+      spf_result: v.spfResult,
+      dkim_result: v.dkimResult,
+      arc_result: v.arcResult,
+      dmarc_result: v.dmarcResult,
+      action: v.action,
+      detail: JSON.stringify(v.detail),
+    }));
+    for (let i = 0; i < values.length; i += 50) {
+      await trx.insertInto('verdicts').values(values.slice(i, i + 50)).execute();
+    }
+  }
+
+  async function recordVerdicts(rows: readonly VerdictRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await db.transaction().execute((trx) => insertVerdicts(trx, rows));
+  }
+
+  async function listVerdicts(filter: VerdictFilter = {}): Promise<VerdictRow[]> {
+    let q = db.selectFrom('verdicts').selectAll();
+    if (filter.fromDomain) q = q.where('from_domain', '=', filter.fromDomain.toLowerCase());
+    if (filter.action) q = q.where('action', '=', filter.action);
+    if (filter.since !== undefined) q = q.where('at', '>=', filter.since);
+    if (filter.until !== undefined) q = q.where('at', '<', filter.until);
+    const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 1000).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      queueId: r.queue_id,
+      at: num(r.at),
+      clientIp: r.client_ip,
+      ptr: r.ptr,
+      helo: r.helo,
+      mailFrom: r.mail_from,
+      headerFrom: r.header_from,
+      fromDomain: r.from_domain,
+      recipients: JSON.parse(r.recipients) as string[],
+      spfResult: r.spf_result,
+      dkimResult: r.dkim_result,
+      arcResult: r.arc_result,
+      dmarcResult: r.dmarc_result,
+      action: r.action,
+      detail: JSON.parse(r.detail) as unknown,
+    }));
   }
 
   async function dueDeliveries(now: number, limit: number): Promise<PendingDelivery[]> {
@@ -219,6 +279,8 @@ export function createKyselyStore(db: Kysely<Database>): Store {
     listQueue,
     purgeDone,
     messageState,
+    recordVerdicts,
+    listVerdicts,
     getSetting,
     setSetting,
     close,

@@ -31,8 +31,30 @@ export interface SettingsTable {
   value: string;
 }
 
+/** One row per message that reached end of DATA (accepted or refused): what was checked and decided. */
+export interface VerdictsTable {
+  id: string;
+  queue_id: string | null;
+  at: number;
+  client_ip: string;
+  ptr: string | null;
+  helo: string;
+  mail_from: string;
+  header_from: string | null;
+  from_domain: string | null;
+  recipients: string;
+  spf_result: string;
+  dkim_result: string;
+  arc_result: string;
+  dmarc_result: string;
+  action: string;
+  /** The whole verdict as JSON (SPF, DKIM, ARC, DMARC evaluations with reasons). */
+  detail: string;
+}
+
 export interface Database {
   messages: MessagesTable;
   recipients: RecipientsTable;
   settings: SettingsTable;
+  verdicts: VerdictsTable;
 }

@@ -32,6 +32,42 @@ export interface NewMessage {
   /** Header fields Kagami prepends at delivery (Return-Path is added per delivery, not here). */
   traceHeaders: string;
   recipients: NewRecipient[];
+  /** The authentication verdict, committed with the queue row. */
+  verdict?: VerdictRow;
+}
+
+/** What was checked and decided for one message (or refused attempt). */
+export interface VerdictRow {
+  id: string;
+  queueId: string | null;
+  /** Milliseconds since the epoch. */
+  at: number;
+  clientIp: string;
+  ptr: string | null;
+  helo: string;
+  mailFrom: string;
+  headerFrom: string | null;
+  fromDomain: string | null;
+  recipients: string[];
+  spfResult: string;
+  /** Summary over all signatures: the best result (pass if any passed). */
+  dkimResult: string;
+  arcResult: string;
+  dmarcResult: string;
+  /** deliver, quarantine, reject, tempfail. */
+  action: string;
+  /** The full evaluations (JSON-serialisable). */
+  detail: unknown;
+}
+
+export interface VerdictFilter {
+  /** The RFC5322.From domain. */
+  fromDomain?: string;
+  action?: string;
+  /** Milliseconds since the epoch, inclusive. */
+  since?: number;
+  until?: number;
+  limit?: number;
 }
 
 /** One recipient due for a delivery attempt, with what the worker needs of its message. */
@@ -89,6 +125,10 @@ export interface Store {
   purgeDone(before: number): Promise<string[]>;
   /** Whether a message is unknown, still has recipients to deliver, or is done. */
   messageState(id: string): Promise<'absent' | 'pending' | 'done'>;
+  /** Records verdicts of messages that were not queued (refused at end of DATA). */
+  recordVerdicts(rows: readonly VerdictRow[]): Promise<void>;
+  /** Verdicts, newest first. */
+  listVerdicts(filter?: VerdictFilter): Promise<VerdictRow[]>;
   /** Small persistent settings (the domains given with --domain, for later commands on the same DATA). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

@@ -2,7 +2,29 @@
  * The contract every Store must keep: SQLite now, PostgreSQL later (same suite, another factory).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewMessage, Store } from '../../src/store/types.js';
+import type { NewMessage, Store, VerdictRow } from '../../src/store/types.js';
+
+export function verdict(id: string, at: number, over: Partial<VerdictRow> = {}): VerdictRow {
+  return {
+    id,
+    queueId: id,
+    at,
+    clientIp: '192.0.2.1',
+    ptr: 'mail.example.org',
+    helo: 'mail.example.org',
+    mailFrom: 'bounce@example.org',
+    headerFrom: 'Alice <alice@example.org>',
+    fromDomain: 'example.org',
+    recipients: ['a@example.test'],
+    spfResult: 'pass',
+    dkimResult: 'pass',
+    arcResult: 'none',
+    dmarcResult: 'pass',
+    action: 'deliver',
+    detail: { dmarc: { reason: 'SPF and DKIM aligned with example.org' } },
+    ...over,
+  };
+}
 
 export function message(id: string, receivedAt: number, rcpts = ['a@example.test']): NewMessage {
   return {
@@ -98,6 +120,21 @@ export function runStoreContract(name: string, make: () => Promise<Store>): void
       await store.setSetting('domains', '["a.test"]');
       await store.setSetting('domains', '["b.test"]');
       expect(await store.getSetting('domains')).toBe('["b.test"]');
+    });
+
+    it('commits a verdict with its queue row, and filters verdicts by domain, action and time', async () => {
+      await store.enqueue([{ ...message('V1', 1000), verdict: verdict('V1', 1000) }]);
+      await store.recordVerdicts([
+        verdict('R1', 2000, { queueId: null, action: 'reject', dmarcResult: 'fail', fromDomain: 'bank.example' }),
+        verdict('R2', 3000, { queueId: null, action: 'reject', dmarcResult: 'fail', fromDomain: 'example.org' }),
+      ]);
+      const all = await store.listVerdicts();
+      expect(all.map((v) => v.id)).toEqual(['R2', 'R1', 'V1']);
+      expect(all[2]).toEqual(verdict('V1', 1000));
+      expect((await store.listVerdicts({ fromDomain: 'Example.ORG' })).map((v) => v.id)).toEqual(['R2', 'V1']);
+      expect((await store.listVerdicts({ action: 'reject' })).map((v) => v.id)).toEqual(['R2', 'R1']);
+      expect((await store.listVerdicts({ since: 2000, until: 3000 })).map((v) => v.id)).toEqual(['R1']);
+      expect((await store.listVerdicts({ limit: 1 })).map((v) => v.id)).toEqual(['R2']);
     });
 
     it('takes a large batch (group commit of many messages with many recipients)', async () => {

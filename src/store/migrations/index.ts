@@ -48,6 +48,31 @@ const migrations: Record<string, Migration> = {
 
     },
   },
+  '0002_verdicts': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('verdicts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('queue_id', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('client_ip', 'text', (c) => c.notNull())
+        .addColumn('ptr', 'text')
+        .addColumn('helo', 'text', (c) => c.notNull())
+        .addColumn('mail_from', 'text', (c) => c.notNull())
+        .addColumn('header_from', 'text')
+        .addColumn('from_domain', 'text')
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('spf_result', 'text', (c) => c.notNull())
+        .addColumn('dkim_result', 'text', (c) => c.notNull())
+        .addColumn('arc_result', 'text', (c) => c.notNull())
+        .addColumn('dmarc_result', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('verdicts_at').on('verdicts').column('at').execute();
+      await db.schema.createIndex('verdicts_from_domain').on('verdicts').columns(['from_domain', 'at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
