@@ -91,6 +91,10 @@ export async function sendMessage(opts: SendOptions): Promise<Map<string, Recipi
     return fail(new Error('no reply for this recipient'));
   } catch (err) {
     connection.close();
+    // Every recipient refused at RCPT: nodemailer throws one error (preferring a 4xx reply) but
+    // keeps each recipient's own reply, so a 550 is not retried for days because another got 451.
+    const perRecipient = (err as { rejectedErrors?: Array<SmtpError & { recipient?: string }> }).rejectedErrors ?? [];
+    for (const e of perRecipient) if (e.recipient && opts.to.includes(e.recipient)) results.set(e.recipient, classify(e));
     return fail(err as SmtpError);
   }
 }
