@@ -148,6 +148,12 @@ const entries = [
     message: 'Delivery to an outside address (alias target) failed.',
     action: 'See the last error in `kagami queue`; temporary failures are retried until queue.max_age.',
   },
+  {
+    code: 'KGM-ARC-SEAL',
+    temporary: false,
+    message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',
+    action: 'Check arc signing key and selector; a chain that already failed is passed on unsealed, as RFC 8617 5.1 says.',
+  },
 ] as const satisfies readonly ErrorEntry[];
 
 export type ErrorCode = (typeof entries)[number]['code'];
