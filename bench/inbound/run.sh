@@ -50,6 +50,15 @@ finish() {
       grep '"level":[4-6]0' "$KLOG" | sed -n 's/.*"msg":"\([^"]*\)".*/\1/p' | sort | uniq -c | sort -rn | head -10 >&2
     fi
   fi
+  # Kagami's own view: every message it acknowledged has a queue row; all should be delivered.
+  if [ -f "$DATA/kagami.db" ]; then
+    "$NODE" "$ROOT/bin/kagami.js" queue --json --data "$DATA" > "$TMP/queue.json" 2>> "$OUT/kagami.log" &&
+    "$NODE" -e '
+      const q = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).messages, st = {}, errs = {};
+      for (const m of q) for (const r of m.recipients) { st[r.state] = (st[r.state] ?? 0) + 1; if (r.lastError) errs[r.lastError] = (errs[r.lastError] ?? 0) + 1; }
+      console.log(`bench/inbound: Kagami queue after the run: ${q.length} messages acknowledged; recipients by state: ${JSON.stringify(st)}` +
+        (Object.keys(errs).length ? `; last errors: ${JSON.stringify(errs).slice(0, 300)}` : ""));' "$TMP/queue.json" | tee -a "$OUT/kagami-queue.txt" >&2
+  fi
   rm -rf "$TMP"
 }
 trap finish EXIT; trap 'exit 130' INT TERM

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerQueue } from './queue.js';
 import { registerServe } from './serve.js';
+import { registerVerify } from './verify.js';
 
 const program = new Command('kagami')
   .description('Kagami: a mail server with DMARC at its centre')
@@ -10,5 +11,6 @@ const program = new Command('kagami')
 
 registerServe(program);
 registerQueue(program);
+registerVerify(program);
 
 await program.parseAsync(process.argv);

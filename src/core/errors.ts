@@ -149,6 +149,18 @@ const entries = [
     action: 'See the last error in `kagami queue`; temporary failures are retried until queue.max_age.',
   },
   {
+    code: 'KGM-VERIFY-INPUT',
+    temporary: false,
+    message: 'The message to verify could not be read.',
+    action: 'Give a readable file of one RFC 5322 message, or - to read standard input.',
+  },
+  {
+    code: 'KGM-VERIFY-USAGE',
+    temporary: false,
+    message: 'kagami verify needs the SMTP facts of the message.',
+    action: "Give --ip (the client's address), --helo (its HELO name) and --mail-from (the reverse-path; '' for a bounce).",
+  },
+  {
     code: 'KGM-ARC-SEAL',
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',

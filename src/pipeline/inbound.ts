@@ -18,7 +18,10 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MxHandlers, SmtpRefusal } from '../smtp/server/mx.js';
 import type { NewRecipient } from '../store/types.js';
+import { verifySpf, type SpfVerification } from '../auth/spf/verify.js';
+import type { VerdictRow } from '../store/types.js';
 import type { Acceptor } from './acceptance.js';
+import { authenticateMessage, type AuthenticationVerdict } from './authenticate.js';
 import { resolveRecipient, type RecipientPolicy } from './recipients.js';
 
 interface SessionState {
@@ -26,6 +29,8 @@ interface SessionState {
   openedAt: number;
   ptr: Promise<string | null>;
   targets: NewRecipient[];
+  /** SPF for this transaction, started at MAIL FROM (STYLE 7: DNS work starts as soon as its input is known). */
+  spf: Promise<SpfVerification> | null;
   messages: number;
   /** Set while DATA streams, so a client that disconnects mid-DATA can be cleaned up. */
   abortData: (() => void) | null;
@@ -44,6 +49,58 @@ export interface InboundDeps {
 
 /** How long the Received field waits for the PTR answer before writing the IP alone. */
 const PTR_WAIT_MS = 1500;
+/** Messages up to this size are checked from memory; larger ones are read back from the spool file. */
+const KEEP_IN_MEMORY = 4 * 1024 * 1024;
+
+/** The verdict log row for a message (STYLE 1: facts recorded as they were found). */
+export function verdictRow(
+  id: string,
+  at: number,
+  ip: string,
+  ptr: string | null,
+  helo: string,
+  mailFrom: string,
+  recipients: string[],
+  v: AuthenticationVerdict,
+  action: string,
+): VerdictRow {
+  const dkimSummary = v.dkim.some((d) => d.result === 'pass') ? 'pass' : (v.dkim[0]?.result ?? 'none');
+  return {
+    id,
+    queueId: id,
+    at,
+    clientIp: ip,
+    ptr,
+    helo,
+    mailFrom,
+    headerFrom: v.headerFrom[0]?.trim() ?? null,
+    fromDomain: v.dmarc.fromDomain,
+    recipients,
+    spfResult: v.spf.result,
+    dkimResult: dkimSummary,
+    arcResult: v.arc.result,
+    dmarcResult: v.dmarc.result,
+    action,
+    detail: {
+      spf: { result: v.spf.result, domain: v.spf.domain, identity: v.spf.identity, reason: v.spf.reason, lookups: v.spf.lookups },
+      dkim: v.dkim,
+      arc: v.arc,
+      dmarc: {
+        result: v.dmarc.result,
+        fromDomain: v.dmarc.fromDomain,
+        policyDomain: v.dmarc.policyDomain,
+        organizationalDomain: v.dmarc.organizationalDomain,
+        policyTag: v.dmarc.policyTag,
+        policy: v.dmarc.policy,
+        testing: v.dmarc.testing,
+        appliedPolicy: v.dmarc.appliedPolicy,
+        alignment: v.dmarc.alignment,
+        reason: v.dmarc.reason,
+      },
+      authenticationResults: v.authenticationResults.trimEnd(),
+    },
+  };
+}
 
 export function createInboundHandlers(deps: InboundDeps): MxHandlers {
   const { config, spool, acceptor, log, metrics, clock } = deps;
@@ -67,7 +124,7 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     perIp.set(ip, open);
     metrics.connectionsOpen.inc({ listener: 'mx' });
     const ptr = lookupPtr(ip).catch(() => null);
-    sessions.set(session.id, { ip, openedAt: clock.now(), ptr, targets: [], messages: 0, abortData: null });
+    sessions.set(session.id, { ip, openedAt: clock.now(), ptr, targets: [], spf: null, messages: 0, abortData: null });
     return null;
   }
 
@@ -94,9 +151,16 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     );
   }
 
-  async function onMailFrom(_address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpRefusal | null> {
+  async function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpRefusal | null> {
     const state = sessions.get(session.id);
-    if (state) state.targets = [];
+    if (state) {
+      state.targets = [];
+      const spf = verifySpf({ ip: state.ip, mailFrom: address.address, helo: session.hostNameAppearsAs || '' }, deps.resolver, {
+        receiver: config.hostname,
+      });
+      spf.catch(() => undefined);
+      state.spf = spf;
+    }
     return null;
   }
 
@@ -122,6 +186,8 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
       rejectBareNewline: limits.bare_newline === 'reject',
     });
     let aborted = false;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
     state.abortData = () => {
       aborted = true;
       stream.destroy();
@@ -132,6 +198,11 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         // Past a limit the rest is read and dropped: the reply comes at end of DATA.
         if (scanner.violation === null && !(stream as { sizeExceeded?: boolean }).sizeExceeded) {
           await file.write(chunk);
+          // Small messages stay in memory for the checks; large ones are read back from the spool.
+          if (keptBytes <= KEEP_IN_MEMORY) {
+            kept.push(chunk);
+            keptBytes += chunk.length;
+          }
         }
       }
     } catch (err) {
@@ -139,7 +210,7 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     } finally {
       state.abortData = null;
     }
-    return { aborted, summary: scanner.end() };
+    return { aborted, summary: scanner.end(), message: keptBytes <= KEEP_IN_MEMORY ? Buffer.concat(kept, keptBytes) : null };
   }
 
   async function onData(stream: Readable, session: SMTPServerSession): Promise<{ ok: string } | SmtpRefusal> {
@@ -196,17 +267,28 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
       recipient: session.envelope.rcptTo.length === 1 ? (session.envelope.rcptTo[0]?.address ?? null) : null,
       at: startedAt,
     });
+    const helo = session.hostNameAppearsAs || '';
+    let verdict: AuthenticationVerdict;
     try {
-      await file.commit();
+      const committed = file.commit();
+      committed.catch(() => undefined);
+      const message: Buffer = scan.message !== null ? scan.message : await committed.then(() => spool.read(id));
+      verdict = await authenticateMessage(
+        { message, ip: state.ip, helo, mailFrom, authservId: config.hostname, now: Math.floor(startedAt / 1000), spf: state.spf ?? undefined },
+        deps.resolver,
+      );
+      await committed;
       await acceptor.accept({
         id,
         receivedAt: startedAt,
         mailFrom,
         size: scan.summary.bytes,
         clientIp: state.ip,
-        helo: session.hostNameAppearsAs || '',
-        traceHeaders,
+        helo,
+        // RFC 8601 5: our Authentication-Results goes on top of our Received field.
+        traceHeaders: verdict.authenticationResults + traceHeaders,
         recipients,
+        verdict: verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, session.envelope.rcptTo.map((r) => r.address), verdict, 'deliver'),
       });
     } catch (err) {
       return fail(smtpReply('KGM-SPOOL-WRITE'), 'tempfailed', { err });
@@ -226,6 +308,11 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         rcpts: session.envelope.rcptTo.map((r) => r.address),
         size: scan.summary.bytes,
         result: 'accepted',
+        spf: verdict.spf.result,
+        dkim: verdict.dkim.map((d) => `${d.result}:${d.domain}`),
+        arc: verdict.arc.result,
+        dmarc: verdict.dmarc.result,
+        fromDomain: verdict.dmarc.fromDomain,
         ms: doneAt - startedAt,
       },
       'message accepted',

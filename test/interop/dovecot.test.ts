@@ -111,7 +111,7 @@ userdb {
     // Return-Path and Dovecot's own Received, naming Kagami's LHLO (Delivered-To is added only
     // for single-recipient transactions), then Kagami's Received.
     expect(text).toMatch(
-      /^Return-Path: <sender@example\.org>\nReceived: from mx\.localhost\.test \(\[127\.0\.0\.1\]\)\n\tby [^\n]+ with LMTP\n\tid [^\n]+\n\t\(envelope-from <sender@example\.org>\); [^\n]+\nReceived: from client\.example /,
+      /^Return-Path: <sender@example\.org>\nReceived: from mx\.localhost\.test \(\[127\.0\.0\.1\]\)\n\tby [^\n]+ with LMTP\n\tid [^\n]+\n\t\(envelope-from <sender@example\.org>\); [^\n]+\nAuthentication-Results: mx\.localhost\.test;[^]*?\nReceived: from client\.example /,
     );
     const m = KAGAMI_RECEIVED.exec(text);
     expect(m, text).not.toBeNull();

@@ -67,7 +67,7 @@ describe('swaks', () => {
       const text = stored!.toString('latin1');
       expect(text).toMatch(
         new RegExp(
-          `^Return-Path: <sender@example\\.org>\\r\\nReceived: from client\\.example \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n` +
+          `^Return-Path: <sender@example\\.org>\\r\\nAuthentication-Results: mx\\.localhost\\.test;[^]*?\\r\\nReceived: from client\\.example \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n` +
             `\\tby mx\\.localhost\\.test \\(Kagami\\) with ${tls ? 'ESMTPS' : 'ESMTP'} id [0-9A-Z]{20}`,
         ),
       );

@@ -83,10 +83,10 @@ export async function listMail(dir: string): Promise<string[]> {
   }
 }
 
-/** Strips the Return-Path and Received fields Kagami prepends. */
+/** Strips the Return-Path, Authentication-Results and Received fields Kagami prepends. */
 export function withoutTrace(message: Buffer): Buffer {
   const text = message.toString('latin1');
-  const m = /^Return-Path: <[^>]*>\r\nReceived: [^\r]*\r\n(?:\t[^\r]*\r\n)*/.exec(text);
-  if (!m) throw new Error('message does not start with Return-Path and Received');
+  const m = /^Return-Path: <[^>]*>\r\nAuthentication-Results: [^\r]*\r\n(?:[ \t][^\r]*\r\n)*Received: [^\r]*\r\n(?:\t[^\r]*\r\n)*/.exec(text);
+  if (!m) throw new Error(`message does not start with Return-Path, Authentication-Results and Received:\n${text.slice(0, 600)}`);
   return Buffer.from(text.slice(m[0].length), 'latin1');
 }

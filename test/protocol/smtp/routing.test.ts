@@ -76,7 +76,8 @@ describe('recipients and routing', () => {
     // At the partner: our Received field travels along, under the partner's own trace fields.
     const [outside] = await waitForMail(partner.newDir('carol@partner.example'));
     const text = outside!.toString('latin1');
-    expect(text).toMatch(/^Return-Path: <s@example\.org>\r\nReceived: from mx\.localhost\.test /);
+    // The partner's own Authentication-Results and Received come first, then ours.
+    expect(text).toMatch(/^Return-Path: <s@example\.org>\r\nAuthentication-Results: mx\.partner\.example;[^]*?\r\nReceived: from mx\.localhost\.test [^]*?\r\nAuthentication-Results: mx\.localhost\.test;/);
     expect(text).toMatch(/by mx\.localhost\.test \(Kagami\) with ESMTP id /);
     expect(text.endsWith(msg('team news'))).toBe(true);
   });

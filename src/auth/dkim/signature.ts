@@ -1,0 +1,197 @@
+/**
+ * The DKIM-Signature header field (RFC 6376 3.5): parse with reasons, the time checks of 6.1.1,
+ * and the field with its `b=` value removed, as it enters the header hash (RFC 6376 3.7).
+ */
+import { parseTagList, stripFws, trimFws } from './tag-list.js';
+import type { Canonicalization, DkimAlgorithm, DkimCode, DkimSignatureFacts } from './types.js';
+
+/** A DKIM-Signature that passed the checks of RFC 6376 6.1.1 that need no clock and no DNS. */
+export interface DkimSignature {
+  algorithm: DkimAlgorithm; // "a"
+  /** The key type the algorithm needs (RFC 6376 3.6.1 `k=`). */
+  keyType: 'rsa' | 'ed25519';
+  signature: Buffer; // "b"
+  bodyHash: Buffer; // "bh"
+  headerCanonicalization: Canonicalization; // "c", before the slash
+  bodyCanonicalization: Canonicalization; // "c", after the slash
+  domain: string; // "d", lowercased
+  /** Signed header field names, lowercased, in order (duplicates kept: oversigning). */
+  headerKeys: string[]; // "h"
+  identity: string; // "i", default "@" + d
+  /** The domain part of `i=`, lowercased. */
+  identityDomain: string;
+  bodyLength?: number; // "l"
+  selector: string; // "s"
+  signedAt?: number; // "t"
+  expiresAt?: number; // "x"
+}
+
+export type SignatureParse =
+  | { ok: true; signature: DkimSignature; facts: DkimSignatureFacts }
+  | { ok: false; result: 'permerror' | 'fail'; code: DkimCode; reason: string; facts: DkimSignatureFacts };
+
+const REQUIRED = ['v', 'a', 'b', 'bh', 'd', 'h', 's'] as const;
+const LABELS = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
+const DIGITS = /^[0-9]{1,76}$/;
+const BASE64_FWS = /^[A-Za-z0-9+/ \t\r\n]*(?:=[ \t\r\n]*){0,2}$/;
+
+/** Parses the value of a DKIM-Signature field (everything after the colon). */
+export function parseDkimSignature(value: string): SignatureParse {
+  const list = parseTagList(value);
+  const facts: DkimSignatureFacts = { domain: '', selector: '', algorithm: '', canonicalization: '', headerFields: [] };
+  const bad = (code: DkimCode, reason: string, result: 'permerror' | 'fail' = 'permerror'): SignatureParse => ({ ok: false, result, code, reason, facts });
+  if (!list.ok) return bad('signature-syntax', `the DKIM-Signature is not a valid tag list: ${list.reason} (RFC 6376 3.2)`);
+  const tags = list.tags;
+  const tag = (name: string): string | undefined => tags.get(name);
+
+  // Facts first, so that even a broken signature is reported with what it claims.
+  facts.domain = (tag('d') ?? '').toLowerCase();
+  facts.selector = tag('s') ?? '';
+  facts.algorithm = tag('a') ?? '';
+  facts.headerFields = tag('h') === undefined ? [] : stripFws(tag('h')!).split(':');
+  const c = tag('c') === undefined ? 'simple' : stripFws(tag('c')!).toLowerCase();
+  const [hc, bc = 'simple'] = c.split('/');
+  facts.canonicalization = `${hc}/${bc}`;
+  if (tag('b') !== undefined) facts.signature = stripFws(tag('b')!);
+  if (tag('i') !== undefined) facts.identity = tag('i');
+  if (tag('l') !== undefined) facts.bodyLengthLimited = true;
+  const t = tag('t');
+  const x = tag('x');
+  if (t !== undefined && DIGITS.test(t)) facts.signedAt = Number(t);
+  if (x !== undefined && DIGITS.test(x)) facts.expiresAt = Number(x);
+
+  const missing = REQUIRED.filter((name) => tag(name) === undefined);
+  if (missing.length > 0) {
+    const names = missing.map((m) => `${m}=`).join(', ');
+    return bad('missing-tag', `the DKIM-Signature lacks the required ${names} tag${missing.length > 1 ? 's' : ''} (RFC 6376 3.5)`);
+  }
+  if (tag('v') !== '1') return bad('bad-version', `v=${tag('v')} is not a DKIM version this verifier knows (only v=1, RFC 6376 3.5)`);
+
+  const a = facts.algorithm.toLowerCase();
+  if (a === 'rsa-sha1') {
+    return bad('sha1-not-acceptable', 'the signature uses rsa-sha1, which verifiers must not accept any more (RFC 8301 3.1)', 'fail');
+  }
+  if (a !== 'rsa-sha256' && a !== 'ed25519-sha256') return bad('unsupported-algorithm', `a=${facts.algorithm} is not a supported signing algorithm (rsa-sha256, ed25519-sha256)`);
+
+  // One pass checks the base64 alphabet with FWS allowed (RFC 6376 2.4); Buffer.from skips FWS.
+  if (!BASE64_FWS.test(tag('b')!)) return bad('signature-syntax', 'b= is not base64 (RFC 6376 3.5)');
+  if (!BASE64_FWS.test(tag('bh')!)) return bad('signature-syntax', 'bh= is not base64 (RFC 6376 3.5)');
+  const signature = Buffer.from(tag('b')!, 'base64');
+  if (signature.length === 0) return bad('signature-syntax', 'b= is empty (RFC 6376 3.5)');
+  const bodyHash = Buffer.from(tag('bh')!, 'base64');
+  if (bodyHash.length === 0) return bad('signature-syntax', 'bh= is empty (RFC 6376 3.5)');
+
+  if (!isCanon(hc) || !isCanon(bc) || c.split('/').length > 2) {
+    return bad('bad-canonicalization', `c=${tag('c')} is not a canonicalization (simple or relaxed, RFC 6376 3.4)`);
+  }
+
+  const domain = stripTrailingDot(facts.domain);
+  if (!LABELS.test(domain)) return bad('signature-syntax', `d=${tag('d')} is not a domain name (RFC 6376 3.5)`);
+  const selector = facts.selector;
+  if (!LABELS.test(selector)) return bad('signature-syntax', `s=${selector} is not a valid selector (RFC 6376 3.1)`);
+
+  const headerKeys = facts.headerFields.map((h) => h.toLowerCase());
+  if (headerKeys.some((h) => h === '')) return bad('signature-syntax', 'h= has an empty header field name (RFC 6376 3.5)');
+  if (!headerKeys.includes('from')) return bad('from-not-signed', 'h= does not include From, which must always be signed (RFC 6376 5.4, 6.1.1)');
+
+  let identity = `@${domain}`;
+  if (facts.identity !== undefined) identity = facts.identity;
+  const at = identity.lastIndexOf('@');
+  if (at < 0) return bad('signature-syntax', `i=${identity} has no "@" (RFC 6376 3.5)`);
+  const identityDomain = stripTrailingDot(identity.slice(at + 1).toLowerCase());
+  if (identityDomain !== domain && !identityDomain.endsWith(`.${domain}`)) {
+    return bad('identity-mismatch', `i=${identity} is not in d=${domain} or one of its subdomains (RFC 6376 3.5, 6.1.1)`);
+  }
+
+  let bodyLength: number | undefined;
+  const l = tag('l');
+  if (l !== undefined) {
+    if (!DIGITS.test(l)) return bad('signature-syntax', `l=${l} is not a decimal count of octets (RFC 6376 3.5)`);
+    bodyLength = Math.min(Number(l), Number.MAX_SAFE_INTEGER);
+  }
+
+  const q = tag('q');
+  if (q !== undefined && !stripFws(q).toLowerCase().split(':').includes('dns/txt')) {
+    return bad('bad-query-method', `q=${q} offers no query method this verifier knows (only dns/txt, RFC 6376 3.5)`);
+  }
+
+  if (t !== undefined && !DIGITS.test(t)) return bad('signature-syntax', `t=${t} is not a timestamp (RFC 6376 3.5)`);
+  if (x !== undefined && !DIGITS.test(x)) return bad('signature-syntax', `x=${x} is not a timestamp (RFC 6376 3.5)`);
+  if (facts.signedAt !== undefined && facts.expiresAt !== undefined && facts.expiresAt <= facts.signedAt) {
+    return bad('expiry-before-timestamp', `x=${x} is not later than t=${t}, as it must be (RFC 6376 3.5)`);
+  }
+
+  const algorithm = a as DkimAlgorithm;
+  return {
+    ok: true,
+    facts,
+    signature: {
+      algorithm,
+      keyType: algorithm === 'rsa-sha256' ? 'rsa' : 'ed25519',
+      signature,
+      bodyHash,
+      headerCanonicalization: hc as Canonicalization,
+      bodyCanonicalization: bc as Canonicalization,
+      domain,
+      headerKeys,
+      identity,
+      identityDomain,
+      ...(bodyLength !== undefined && { bodyLength }),
+      selector,
+      ...(facts.signedAt !== undefined && { signedAt: facts.signedAt }),
+      ...(facts.expiresAt !== undefined && { expiresAt: facts.expiresAt }),
+    },
+  };
+}
+
+function isCanon(s: string | undefined): s is Canonicalization {
+  return s === 'simple' || s === 'relaxed';
+}
+
+function stripTrailingDot(s: string): string {
+  return s.endsWith('.') ? s.slice(0, -1) : s;
+}
+
+export type TimeCheck = { ok: true } | { ok: false; code: 'expired' | 'timestamp-in-future'; reason: string };
+
+/**
+ * RFC 6376 6.1.1: a signature whose `x=` has passed is unusable — "PERMFAIL (signature
+ * expired)", so Kagami reports `permerror` (RFC 8601 2.7.1: the signature could not be
+ * evaluated, not "evaluated and failed"). RFC 6376 3.5 `t=`: verifiers MAY ignore signatures
+ * from the future; beyond `skew` seconds of clock difference this one is `permerror` too.
+ */
+export function checkSignatureTimes(sig: DkimSignature, now: number, skew: number): TimeCheck {
+  if (sig.expiresAt !== undefined && now > sig.expiresAt) {
+    return { ok: false, code: 'expired', reason: `the signature expired at ${iso(sig.expiresAt)} (x=${sig.expiresAt}, RFC 6376 3.5, 6.1.1)` };
+  }
+  if (sig.signedAt !== undefined && sig.signedAt > now + skew) {
+    return { ok: false, code: 'timestamp-in-future', reason: `the signature is dated ${iso(sig.signedAt)}, in the future (t=${sig.signedAt}, RFC 6376 3.5)` };
+  }
+  return { ok: true };
+}
+
+function iso(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * The DKIM-Signature field as it enters its own header hash: final CRLF removed, and the value
+ * of `b=` (with the whitespace around it) deleted, leaving `b=` (RFC 6376 3.5 `b=`, 3.7).
+ */
+export function withoutSignatureValue(raw: string): string {
+  let field = raw.endsWith('\r\n') ? raw.slice(0, -2) : raw;
+  let pos = field.indexOf(':') + 1;
+  while (pos > 0 && pos <= field.length) {
+    const semi = field.indexOf(';', pos);
+    const end = semi < 0 ? field.length : semi;
+    const eq = field.indexOf('=', pos);
+    if (eq >= 0 && eq < end && trimFws(field.slice(pos, eq)) === 'b') {
+      field = field.slice(0, eq + 1) + field.slice(end);
+      break;
+    }
+    if (semi < 0) break;
+    pos = semi + 1;
+  }
+  return field;
+}

@@ -1,0 +1,175 @@
+/**
+ * DKIM verification (RFC 6376 6, RFC 8463, RFC 8301): one result per DKIM-Signature field, in
+ * message order. Facts only: what DMARC and local policy make of them is decided elsewhere.
+ *
+ * Cost is kept near the crypto floor: the message is split once; each distinct (body
+ * canonicalization, l=) is hashed at most once and shared by the signatures that use it (see
+ * `BodyDigests`); keys come parsed from a TTL cache, and all lookups start before any waiting.
+ */
+import { createHash, verify as cryptoVerify } from 'node:crypto';
+import type { DnsResolver } from '../../dns/types.js';
+import { BodyDigests, canonicalizeHeader } from './canonicalize.js';
+import { splitMessage, type HeaderField } from './header.js';
+import { checkKeyForSignature, keyCacheFor, type DkimKeyCache, type DkimKeyRecord, type KeyLookup } from './key.js';
+import { checkSignatureTimes, parseDkimSignature, withoutSignatureValue, type DkimSignature } from './signature.js';
+import type { DkimCode, DkimResult, DkimSignatureFacts } from './types.js';
+
+export interface DkimVerifyOptions {
+  /** The clock, in seconds since the epoch, for `x=`, `t=` and key TTLs. Default: system time. */
+  now?: () => number;
+  /** Signatures evaluated per message; later ones get `policy` (RFC 6376 6.1, 8.4). Default 10. */
+  maxSignatures?: number;
+  /** Clock difference tolerated for a `t=` in the future, in seconds (RFC 6376 3.5). Default 300. */
+  clockSkewSeconds?: number;
+  /** Where keys are cached. Default: one cache per resolver object (`keyCacheFor`). */
+  keyCache?: DkimKeyCache;
+}
+
+export const DEFAULT_MAX_SIGNATURES = 10;
+export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+
+const DKIM_SIGNATURE = 'dkim-signature';
+
+/** Verifies every DKIM-Signature of a message. Never throws for protocol outcomes. */
+export async function verifyDkim(message: Buffer, resolver: DnsResolver, options: DkimVerifyOptions = {}): Promise<DkimResult[]> {
+  const now = options.now?.() ?? Date.now() / 1000;
+  const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
+  const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const cache = options.keyCache ?? keyCacheFor(resolver);
+  const { fields, body } = splitMessage(message);
+
+  type Pending = { field: number; sig: DkimSignature; facts: DkimSignatureFacts; key: Promise<KeyLookup> };
+  const results: (DkimResult | Pending)[] = [];
+  let seen = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    if (field.key !== DKIM_SIGNATURE) continue;
+    const parsed = parseDkimSignature(field.raw.slice(field.raw.indexOf(':') + 1));
+    if (++seen > max) {
+      results.push(outcome(parsed.facts, 'policy', 'too-many-signatures', `not evaluated: the message has more than ${max} signatures (local limit, RFC 6376 8.4)`));
+      continue;
+    }
+    if (!parsed.ok) {
+      results.push(outcome(parsed.facts, parsed.result, parsed.code, parsed.reason));
+      continue;
+    }
+    const times = checkSignatureTimes(parsed.signature, now, skew);
+    if (!times.ok) {
+      results.push(outcome(parsed.facts, 'permerror', times.code, times.reason));
+      continue;
+    }
+    const name = `${parsed.signature.selector}._domainkey.${parsed.signature.domain}`;
+    results.push({ field: i, sig: parsed.signature, facts: parsed.facts, key: cache.lookup(name, resolver, now) });
+  }
+
+  const digests = new BodyDigests(body);
+  let index: Map<string, number[]> | undefined;
+  const out: DkimResult[] = [];
+  for (const r of results) {
+    if (!('sig' in r)) {
+      out.push(r);
+      continue;
+    }
+    const lookup = await r.key;
+    index ??= indexFields(fields);
+    out.push(evaluate(r.sig, r.facts, lookup, fields, index, r.field, digests));
+  }
+  return out;
+}
+
+/** RFC 6376 6.1.2 and 6.1.3 for one signature whose key lookup has finished. */
+function evaluate(
+  sig: DkimSignature,
+  facts: DkimSignatureFacts,
+  lookup: KeyLookup,
+  fields: HeaderField[],
+  index: Map<string, number[]>,
+  self: number,
+  digests: BodyDigests,
+): DkimResult {
+  if (lookup.kind === 'temperror') return { ...facts, result: 'temperror', code: 'dns-tempfail', reason: lookup.reason };
+  if (lookup.kind === 'issue') return outcome(facts, lookup.result, lookup.code, lookup.reason);
+  const key: DkimKeyRecord = lookup.record;
+  const withKey: DkimSignatureFacts = { ...facts, keyBits: key.bits, ...(key.testing && { testing: true }) };
+  const unsuitable = checkKeyForSignature(key, sig);
+  if (unsuitable) return outcome(withKey, unsuitable.result, unsuitable.code, unsuitable.reason);
+
+  const c = sig.bodyCanonicalization;
+  if (sig.bodyLength !== undefined) {
+    const { canonicalLength } = digests.get(c, sig.bodyLength);
+    if (sig.bodyLength > canonicalLength) {
+      return outcome(
+        withKey,
+        'permerror',
+        'body-length-exceeds-body',
+        `l=${sig.bodyLength} is longer than the ${canonicalLength}-byte canonical body: the body was shortened after signing (RFC 6376 6.1.3)`,
+      );
+    }
+  }
+  if (!digests.matches(sig.bodyHash, c, sig.bodyLength)) {
+    const limited = sig.bodyLength !== undefined ? ` (within the first ${sig.bodyLength} bytes that l= signs)` : '';
+    return outcome(withKey, 'fail', 'body-hash-mismatch', `body hash did not verify: the body was changed after signing${limited}`);
+  }
+
+  const data = headerHashInput(sig, fields, index, self);
+  const ok =
+    sig.algorithm === 'rsa-sha256'
+      ? cryptoVerify('sha256', data, key.key, sig.signature)
+      : // RFC 8463 3: Ed25519 signs the SHA-256 of the header data (PureEdDSA over the hash).
+        cryptoVerify(null, createHash('sha256').update(data).digest(), key.key, sig.signature);
+  if (!ok) {
+    return outcome(
+      withKey,
+      'fail',
+      'signature-mismatch',
+      'signature did not verify: a signed header field was changed after signing, or the key in DNS is not the one that signed',
+    );
+  }
+  const testing = key.testing ? '; the domain marks its key as testing (t=y)' : '';
+  return {
+    ...withKey,
+    keyBits: key.bits,
+    result: 'pass',
+    code: 'verified',
+    reason: `verified with the ${key.bits}-bit ${key.keyType} key at ${sig.selector}._domainkey.${sig.domain}${testing}`,
+  };
+}
+
+/** Field indices by lowercased name, top to bottom. */
+function indexFields(fields: HeaderField[]): Map<string, number[]> {
+  const index = new Map<string, number[]>();
+  for (let i = 0; i < fields.length; i++) {
+    const key = fields[i]!.key;
+    const list = index.get(key);
+    if (list) list.push(i);
+    else index.set(key, [i]);
+  }
+  return index;
+}
+
+/**
+ * RFC 6376 5.4.2 / 3.7: for each name in h=, the next instance from the bottom; a name with no
+ * instance left contributes nothing (that is how oversigning works). Then this signature field
+ * itself, without its b= value and without its final CRLF.
+ */
+function headerHashInput(sig: DkimSignature, fields: HeaderField[], index: Map<string, number[]>, self: number): Buffer {
+  const c = sig.headerCanonicalization;
+  const used = new Map<string, number>();
+  let data = '';
+  for (const name of sig.headerKeys) {
+    let list = index.get(name);
+    if (list === undefined) continue;
+    if (name === DKIM_SIGNATURE) list = list.filter((i) => i !== self); // it cannot sign itself
+    const n = used.get(name) ?? 0;
+    used.set(name, n + 1);
+    const at = list.length - 1 - n;
+    if (at >= 0) data += canonicalizeHeader(fields[list[at]!]!.raw, c);
+  }
+  const own = canonicalizeHeader(withoutSignatureValue(fields[self]!.raw), c);
+  data += c === 'relaxed' ? own.slice(0, -2) : own;
+  return Buffer.from(data, 'latin1');
+}
+
+function outcome(facts: DkimSignatureFacts, result: Exclude<DkimResult['result'], 'pass' | 'temperror'>, code: DkimCode, reason: string): DkimResult {
+  return { ...facts, result, code, reason } as DkimResult; // result is one of the variants with a DkimCode
+}
