@@ -1,5 +1,6 @@
 /** The `kagami` command line: one file per command, registered here. */
 import { Command } from 'commander';
+import { registerDkim } from './dkim.js';
 import { registerQueue } from './queue.js';
 import { registerServe } from './serve.js';
 import { registerVerify } from './verify.js';
@@ -12,5 +13,6 @@ const program = new Command('kagami')
 registerServe(program);
 registerQueue(program);
 registerVerify(program);
+registerDkim(program);
 
 await program.parseAsync(process.argv);

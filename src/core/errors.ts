@@ -161,6 +161,18 @@ const entries = [
     action: "Give --ip (the client's address), --helo (its HELO name) and --mail-from (the reverse-path; '' for a bounce).",
   },
   {
+    code: 'KGM-DKIM-KEY-EXISTS',
+    temporary: false,
+    message: 'A DKIM key with this selector already exists for the domain.',
+    action: 'Choose another --selector (a date like 2026-12 works well); rotating keys is `kagami dkim rotate`.',
+  },
+  {
+    code: 'KGM-DKIM-USAGE',
+    temporary: false,
+    message: 'The selector or domain is not a valid DNS label or name.',
+    action: 'Use letters, digits and hyphens: --selector 2026-12 --domain example.com.',
+  },
+  {
     code: 'KGM-ARC-SEAL',
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',

@@ -142,13 +142,18 @@ function dmarcTimeout(): Omit<DmarcEvaluation, 'fromDomain'> {
   };
 }
 
+/** Header fields are ASCII (RFC 5322 2.2): reasons written into one lose anything else. */
+function ascii(text: string): string {
+  return text.replace(/§\s*/g, 'section ').replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** The results in RFC 8601 form: spf, one dkim per signature (or dkim=none), arc, dmarc. */
 function authResultEntries(spf: SpfVerification, dkim: DkimResult[], arc: ArcResult, dmarc: DmarcEvaluation): AuthResult[] {
   const entries: AuthResult[] = [];
   entries.push({
     method: 'spf',
     result: spf.result,
-    ...(spf.result === 'pass' ? {} : { reason: spf.reason }),
+    ...(spf.result === 'pass' ? {} : { reason: ascii(spf.reason) }),
     properties: spf.identity === 'helo' ? [{ ptype: 'smtp', property: 'helo', value: spf.domain }] : [{ ptype: 'smtp', property: 'mailfrom', value: spf.sender }],
   });
   if (dkim.length === 0) entries.push({ method: 'dkim', result: 'none', properties: [] });
@@ -160,7 +165,7 @@ function authResultEntries(spf: SpfVerification, dkim: DkimResult[], arc: ArcRes
     ];
     // RFC 6008: the first 8 characters of b= tell signatures with the same d= and s= apart.
     if (d.signature) properties.push({ ptype: 'header', property: 'b', value: d.signature.slice(0, 8) });
-    entries.push({ method: 'dkim', result: d.result, ...(d.result === 'pass' ? {} : { reason: d.reason }), properties });
+    entries.push({ method: 'dkim', result: d.result, ...(d.result === 'pass' ? {} : { reason: ascii(d.reason) }), properties });
   }
   entries.push({
     method: 'arc',
@@ -172,7 +177,7 @@ function authResultEntries(spf: SpfVerification, dkim: DkimResult[], arc: ArcRes
     method: 'dmarc',
     result: dmarc.result,
     ...(comment ? { comment } : {}),
-    ...(dmarc.result === 'pass' ? {} : { reason: dmarc.reason }),
+    ...(dmarc.result === 'pass' ? {} : { reason: ascii(dmarc.reason) }),
     properties: dmarc.fromDomain ? [{ ptype: 'header', property: 'from', value: dmarc.fromDomain }] : [],
   });
   return entries;

@@ -13,6 +13,7 @@ import type {
   RecipientState,
   Route,
   Store,
+  DkimKeyEntry,
   VerdictFilter,
   VerdictRow,
 } from './types.js';
@@ -253,6 +254,36 @@ export function createKyselyStore(db: Kysely<Database>): Store {
     return row.done_at == null ? 'pending' : 'done';
   }
 
+  async function addDkimKey(key: Omit<DkimKeyEntry, 'state'>): Promise<DkimKeyEntry> {
+    return db.transaction().execute(async (trx) => {
+      const active = await trx
+        .selectFrom('dkim_keys')
+        .select('selector')
+        .where('domain', '=', key.domain)
+        .where('state', '=', 'active')
+        .executeTakeFirst();
+      const entry: DkimKeyEntry = { ...key, state: active ? 'pending' : 'active' };
+      await trx
+        .insertInto('dkim_keys')
+        .values({ domain: entry.domain, selector: entry.selector, algorithm: entry.algorithm, state: entry.state, created_at: entry.createdAt })
+        .execute();
+      return entry;
+    });
+  }
+
+  async function listDkimKeys(domain?: string): Promise<DkimKeyEntry[]> {
+    let q = db.selectFrom('dkim_keys').selectAll();
+    if (domain) q = q.where('domain', '=', domain);
+    const rows = await q.orderBy('domain').orderBy('created_at').orderBy('selector').execute();
+    return rows.map((r) => ({
+      domain: r.domain,
+      selector: r.selector,
+      algorithm: r.algorithm as DkimKeyEntry['algorithm'],
+      state: r.state as DkimKeyEntry['state'],
+      createdAt: num(r.created_at),
+    }));
+  }
+
   async function getSetting(key: string): Promise<string | null> {
     const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value ?? null;
@@ -280,6 +311,8 @@ export function createKyselyStore(db: Kysely<Database>): Store {
     purgeDone,
     messageState,
     recordVerdicts,
+    addDkimKey,
+    listDkimKeys,
     listVerdicts,
     getSetting,
     setSetting,

@@ -52,7 +52,18 @@ export interface VerdictsTable {
   detail: string;
 }
 
+/** DKIM signing keys in the key store (DATA/keys/<domain>/<selector>.pem). */
+export interface DkimKeysTable {
+  domain: string;
+  selector: string;
+  algorithm: string;
+  /** active: used for signing; pending: published, waiting for rotation. */
+  state: string;
+  created_at: number;
+}
+
 export interface Database {
+  dkim_keys: DkimKeysTable;
   messages: MessagesTable;
   recipients: RecipientsTable;
   settings: SettingsTable;

@@ -108,6 +108,16 @@ export interface QueueEntry {
   recipients: QueueRecipient[];
 }
 
+/** A DKIM signing key known to the key store. */
+export interface DkimKeyEntry {
+  domain: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  state: 'active' | 'pending';
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
 export interface Store {
   /** Brings the schema up to date. */
   migrate(): Promise<void>;
@@ -129,6 +139,10 @@ export interface Store {
   recordVerdicts(rows: readonly VerdictRow[]): Promise<void>;
   /** Verdicts, newest first. */
   listVerdicts(filter?: VerdictFilter): Promise<VerdictRow[]>;
+  /** Adds a key; the first key of a domain is active at once, later ones pending (rotation). Returns the stored entry. */
+  addDkimKey(key: Omit<DkimKeyEntry, 'state'>): Promise<DkimKeyEntry>;
+  /** Keys of one domain, or all. */
+  listDkimKeys(domain?: string): Promise<DkimKeyEntry[]>;
   /** Small persistent settings (the domains given with --domain, for later commands on the same DATA). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

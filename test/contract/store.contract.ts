@@ -137,6 +137,16 @@ export function runStoreContract(name: string, make: () => Promise<Store>): void
       expect((await store.listVerdicts({ limit: 1 })).map((v) => v.id)).toEqual(['R2']);
     });
 
+    it('keeps DKIM keys: the first of a domain active, later ones pending; a duplicate selector is refused', async () => {
+      const first = await store.addDkimKey({ domain: 'a.example', selector: 's1', algorithm: 'ed25519-sha256', createdAt: 1000 });
+      const second = await store.addDkimKey({ domain: 'a.example', selector: 's2', algorithm: 'rsa-sha256', createdAt: 2000 });
+      const other = await store.addDkimKey({ domain: 'b.example', selector: 's1', algorithm: 'rsa-sha256', createdAt: 3000 });
+      expect([first.state, second.state, other.state]).toEqual(['active', 'pending', 'active']);
+      await expect(store.addDkimKey({ domain: 'a.example', selector: 's1', algorithm: 'rsa-sha256', createdAt: 4000 })).rejects.toThrow();
+      expect((await store.listDkimKeys('a.example')).map((k) => k.selector)).toEqual(['s1', 's2']);
+      expect(await store.listDkimKeys()).toHaveLength(3);
+    });
+
     it('takes a large batch (group commit of many messages with many recipients)', async () => {
       const batch = Array.from({ length: 200 }, (_, i) =>
         message(`BULK${String(i).padStart(4, '0')}`, 1000 + i, Array.from({ length: 5 }, (_, j) => `u${j}@example.test`)),

@@ -34,7 +34,8 @@ def handle(req):
         hc, bc = req['canonicalization'].split('/')
         sig = dkim.sign(msg, req['selector'].encode(), req['domain'].encode(), req['key'].encode(),
                         canonicalize=(hc.encode(), bc.encode()),
-                        signature_algorithm=req['algorithm'].encode())
+                        signature_algorithm=req['algorithm'].encode(),
+                        length=req.get('length', False))
         return {'signature': sig.decode('latin-1')}
     d = dkim.DKIM(msg, minkey=1024)
     count = len([1 for name, _ in d.headers if name.lower() == b'dkim-signature'])
@@ -51,7 +52,7 @@ print(json.dumps(out))
 `;
 
 type PeerRequest =
-  | { op: 'sign'; message: string; selector: string; domain: string; key: string; algorithm: DkimAlgorithm; canonicalization: CanonicalizationPair }
+  | { op: 'sign'; message: string; selector: string; domain: string; key: string; algorithm: DkimAlgorithm; canonicalization: CanonicalizationPair; length?: boolean }
   | { op: 'verify'; message: string; dns: Record<string, string> };
 type PeerAnswer = { signature?: string; results?: boolean[]; error?: string };
 
@@ -149,6 +150,19 @@ describe('dkimpy signs, Kagami verifies', () => {
       const tampered = Buffer.from(msg.toString('latin1').replace('Ana\r\n', 'Eve\r\n'), 'latin1');
       expect((await verifyDkim(tampered, resolver()))[0]).toMatchObject({ result: 'fail', code: 'body-hash-mismatch' });
     });
+  });
+});
+
+describe('dkimpy signs with l=, Kagami verifies', () => {
+  it('passes, reports l=, and still passes with text appended (the l= risk)', async () => {
+    const [answer] = await dkimpy([
+      { op: 'sign', message: MESSAGE.toString('base64'), domain: DOMAIN, ...DKIMPY_KEYS['rsa-sha256'], algorithm: 'rsa-sha256', canonicalization: 'relaxed/relaxed', length: true },
+    ]);
+    expect(answer!.signature).toMatch(/ l=\d+/);
+    const msg = Buffer.concat([Buffer.from(answer!.signature!, 'latin1'), MESSAGE]);
+    expect((await verifyDkim(msg, resolver()))[0]).toMatchObject({ result: 'pass', bodyLengthLimited: true });
+    const appended = Buffer.concat([msg, Buffer.from('Appended by someone else\r\n')]);
+    expect((await verifyDkim(appended, resolver()))[0]).toMatchObject({ result: 'pass', bodyLengthLimited: true });
   });
 });
 

@@ -21,12 +21,13 @@ export function canonicalizeHeaderRelaxed(raw: string): string {
   let nameEnd = colon < 0 ? raw.length : colon;
   while (nameEnd > 0 && isWsp(raw.charCodeAt(nameEnd - 1))) nameEnd--;
   const name = raw.slice(0, nameEnd).toLowerCase();
-  if (colon < 0) return `${name}:\r\n`;
-  let value = raw.slice(colon + 1);
-  // Plain values (the common case) skip the regular expressions.
+  if (colon < 0) return name + ':\r\n';
+  const end = raw.charCodeAt(raw.length - 1) === 0x0a && raw.charCodeAt(raw.length - 2) === 0x0d ? raw.length - 2 : raw.length;
+  let value = raw.slice(colon + 1, end);
+  // Plain one-line values (the common case) skip the regular expressions.
   if (value.indexOf('\r\n') >= 0) value = value.replace(/\r\n/g, '');
   if (value.indexOf('\t') >= 0 || value.indexOf('  ') >= 0) value = value.replace(/[ \t]+/g, ' ');
-  return `${name}:${trimSp(value)}\r\n`;
+  return name + ':' + trimSp(value) + '\r\n';
 }
 
 function isWsp(c: number): boolean {
@@ -58,6 +59,7 @@ const SPACE = Buffer.from(' ', 'latin1');
 const BARE_CR = Buffer.from('\r', 'latin1');
 const TWO_SPACES = Buffer.from('  ', 'latin1');
 const SPACE_CR = Buffer.from(' \r', 'latin1');
+const RELAXED_SLICE = 64 * 1024;
 
 /**
  * Canonicalizes a body fed in chunks (RFC 6376 3.4.3, 3.4.4) and hands the bytes to a sink,
@@ -76,12 +78,12 @@ export class BodyCanonicalizer {
   private wroteContent = false;
   private remaining: number;
   private done = false;
+  private readonly canonicalization: Canonicalization;
+  private readonly sink: ByteSink;
 
-  constructor(
-    private readonly canonicalization: Canonicalization,
-    private readonly sink: ByteSink,
-    limit?: number,
-  ) {
+  constructor(canonicalization: Canonicalization, sink: ByteSink, limit?: number) {
+    this.canonicalization = canonicalization;
+    this.sink = sink;
     this.remaining = limit ?? Infinity;
   }
 
@@ -89,8 +91,17 @@ export class BodyCanonicalizer {
     if (this.done) throw new Error('BodyCanonicalizer: update() after end()');
     if (chunk.length === 0) return this;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    if (this.canonicalization === 'simple' || this.relaxedIsIdentity(buf)) this.feedVerbatim(buf);
-    else this.feedRelaxed(buf);
+    if (this.canonicalization === 'simple') {
+      this.feedVerbatim(buf);
+      return this;
+    }
+    // Relaxed works in bounded slices: the scratch buffer stays small, and a base64 attachment
+    // (no WSP to reduce) takes the fast path even if the text around it does not.
+    for (let start = 0; start < buf.length; start += RELAXED_SLICE) {
+      const slice = buf.subarray(start, Math.min(buf.length, start + RELAXED_SLICE));
+      if (this.relaxedIsIdentity(slice)) this.feedVerbatim(slice);
+      else this.feedRelaxed(slice);
+    }
     return this;
   }
 
@@ -247,13 +258,19 @@ export function canonicalizeBody(body: Uint8Array, c: Canonicalization, limit?: 
  */
 export class BodyDigests {
   private readonly memo = new Map<string, { hash: Buffer; canonicalLength: number }>();
+  private readonly body: Buffer;
 
-  constructor(private readonly body: Buffer) {}
+  constructor(body: Buffer) {
+    this.body = body;
+  }
 
   get(c: Canonicalization, limit?: number): { hash: Buffer; canonicalLength: number } {
     const id = limit === undefined ? c : `${c}:${limit}`;
     let digest = this.memo.get(id);
-    if (digest === undefined) {
+    if (digest === undefined && c === 'simple' && limit === undefined) {
+      digest = simpleDigest(this.body);
+      this.memo.set(id, digest);
+    } else if (digest === undefined) {
       const hasher = createBodyHasher(c, limit);
       hasher.update(this.body);
       digest = hasher.digest();
@@ -272,4 +289,14 @@ export class BodyDigests {
     if (c === 'relaxed' && limit === undefined && this.get('simple').hash.equals(expected)) return true;
     return this.get(c, limit).hash.equals(expected);
   }
+}
+
+/** "simple" over a whole body in one call: the body up to its trailing CRLFs, then one CRLF. */
+function simpleDigest(body: Buffer): { hash: Buffer; canonicalLength: number } {
+  let end = body.length;
+  while (end >= 2 && body[end - 1] === LF && body[end - 2] === CR) end -= 2;
+  const hash = createHash('sha256');
+  if (end > 0) hash.update(end === body.length ? body : body.subarray(0, end));
+  hash.update(CRLF);
+  return { hash: hash.digest(), canonicalLength: end + 2 };
 }

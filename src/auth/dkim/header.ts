@@ -62,27 +62,24 @@ export function parseHeaderFields(head: string): HeaderField[] {
   const fields: HeaderField[] = [];
   let start = -1; // start of the field being collected
   let pos = 0;
-  const close = (end: number): void => {
-    if (start < 0) return;
-    const raw = head.slice(start, end);
-    const colon = raw.indexOf(':');
-    // A line without a colon is not a field (RFC 5322 2.2); it keeps its bytes but matches no name.
-    let nameEnd = colon < 0 ? 0 : colon;
-    while (nameEnd > 0 && (raw.charCodeAt(nameEnd - 1) === 0x20 || raw.charCodeAt(nameEnd - 1) === 0x09)) nameEnd--;
-    const name = raw.slice(0, nameEnd);
-    fields.push({ name, key: name.toLowerCase(), raw });
-  };
   while (pos < head.length) {
     const nl = head.indexOf('\r\n', pos);
-    const next = nl < 0 ? head.length : nl + 2;
     const c = head.charCodeAt(pos);
-    const continuation = (c === 0x20 || c === 0x09) && start >= 0;
-    if (!continuation) {
-      close(pos);
+    if (!((c === 0x20 || c === 0x09) && start >= 0)) {
+      if (start >= 0) fields.push(headerField(head.slice(start, pos)));
       start = pos;
     }
-    pos = next;
+    pos = nl < 0 ? head.length : nl + 2;
   }
-  close(head.length);
+  if (start >= 0) fields.push(headerField(head.slice(start)));
   return fields;
+}
+
+function headerField(raw: string): HeaderField {
+  // A line without a colon is not a field (RFC 5322 2.2); it keeps its bytes but matches no name.
+  const colon = raw.indexOf(':');
+  let end = colon < 0 ? 0 : colon;
+  while (end > 0 && (raw.charCodeAt(end - 1) === 0x20 || raw.charCodeAt(end - 1) === 0x09)) end--;
+  const name = raw.slice(0, end);
+  return { name, key: name.toLowerCase(), raw };
 }

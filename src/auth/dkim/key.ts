@@ -126,6 +126,8 @@ export type KeyLookup =
 export interface DkimKeyCache {
   /** Looks up and parses the key at `name` (`selector._domainkey.domain`), from cache if fresh. */
   lookup(name: string, resolver: DnsResolver, now: number): Promise<KeyLookup>;
+  /** The cached answer for `name` if it is still fresh (no DNS, no waiting). */
+  peek(name: string, now: number): KeyLookup | undefined;
   /** Counters, for tests and metrics. */
   readonly stats: { hits: number; queries: number; parses: number };
   clear(): void;
@@ -184,19 +186,24 @@ export function createKeyCache(options: DkimKeyCacheOptions = {}): DkimKeyCache 
     }
   }
 
+  function peek(name: string, now: number): KeyLookup | undefined {
+    const cached = byName.get(name.toLowerCase());
+    if (cached === undefined || cached.expires <= now) return undefined;
+    stats.hits++;
+    return cached.value;
+  }
+
   return {
     stats,
     clear() {
       byName.clear();
       byText.clear();
     },
+    peek,
     lookup(name, resolver, now) {
       const key = name.toLowerCase();
-      const cached = byName.get(key);
-      if (cached !== undefined && cached.expires > now) {
-        stats.hits++;
-        return Promise.resolve(cached.value);
-      }
+      const cached = peek(key, now);
+      if (cached !== undefined) return Promise.resolve(cached);
       let pending = inflight.get(key);
       if (pending === undefined) {
         pending = fetch(key, resolver, now).finally(() => inflight.delete(key));

@@ -39,109 +39,135 @@ const BASE64_FWS = /^[A-Za-z0-9+/ \t\r\n]*(?:=[ \t\r\n]*){0,2}$/;
 export function parseDkimSignature(value: string): SignatureParse {
   const list = parseTagList(value);
   const facts: DkimSignatureFacts = { domain: '', selector: '', algorithm: '', canonicalization: '', headerFields: [] };
-  const bad = (code: DkimCode, reason: string, result: 'permerror' | 'fail' = 'permerror'): SignatureParse => ({ ok: false, result, code, reason, facts });
-  if (!list.ok) return bad('signature-syntax', `the DKIM-Signature is not a valid tag list: ${list.reason} (RFC 6376 3.2)`);
+  if (!list.ok) return invalid(facts, 'signature-syntax', `the DKIM-Signature is not a valid tag list: ${list.reason} (RFC 6376 3.2)`);
   const tags = list.tags;
-  const tag = (name: string): string | undefined => tags.get(name);
 
   // Facts first, so that even a broken signature is reported with what it claims.
-  facts.domain = (tag('d') ?? '').toLowerCase();
-  facts.selector = tag('s') ?? '';
-  facts.algorithm = tag('a') ?? '';
-  facts.headerFields = tag('h') === undefined ? [] : stripFws(tag('h')!).split(':');
-  const c = tag('c') === undefined ? 'simple' : stripFws(tag('c')!).toLowerCase();
-  const [hc, bc = 'simple'] = c.split('/');
-  facts.canonicalization = `${hc}/${bc}`;
-  if (tag('b') !== undefined) facts.signature = stripFws(tag('b')!);
-  if (tag('i') !== undefined) facts.identity = tag('i');
-  if (tag('l') !== undefined) facts.bodyLengthLimited = true;
-  const t = tag('t');
-  const x = tag('x');
+  facts.domain = (tags.get('d') ?? '').toLowerCase();
+  facts.selector = tags.get('s') ?? '';
+  facts.algorithm = tags.get('a') ?? '';
+  const h = tags.get('h');
+  facts.headerFields = h === undefined ? [] : splitList(h);
+  const c = tags.get('c');
+  let hc = 'simple';
+  let bc = 'simple';
+  if (c !== undefined) {
+    const lc = stripFws(c).toLowerCase();
+    const slash = lc.indexOf('/');
+    hc = slash < 0 ? lc : lc.slice(0, slash);
+    if (slash >= 0) bc = lc.slice(slash + 1);
+  }
+  facts.canonicalization = hc + '/' + bc;
+  if (tags.get('b') !== undefined) facts.signature = stripFws(tags.get('b')!);
+  if (tags.get('i') !== undefined) facts.identity = tags.get('i');
+  if (tags.get('l') !== undefined) facts.bodyLengthLimited = true;
+  const t = tags.get('t');
+  const x = tags.get('x');
   if (t !== undefined && DIGITS.test(t)) facts.signedAt = Number(t);
   if (x !== undefined && DIGITS.test(x)) facts.expiresAt = Number(x);
 
-  const missing = REQUIRED.filter((name) => tag(name) === undefined);
-  if (missing.length > 0) {
+  if (!hasAll(tags)) {
+    const missing = REQUIRED.filter((name) => !tags.has(name));
     const names = missing.map((m) => `${m}=`).join(', ');
-    return bad('missing-tag', `the DKIM-Signature lacks the required ${names} tag${missing.length > 1 ? 's' : ''} (RFC 6376 3.5)`);
+    return invalid(facts, 'missing-tag', `the DKIM-Signature lacks the required ${names} tag${missing.length > 1 ? 's' : ''} (RFC 6376 3.5)`);
   }
-  if (tag('v') !== '1') return bad('bad-version', `v=${tag('v')} is not a DKIM version this verifier knows (only v=1, RFC 6376 3.5)`);
+  if (tags.get('v') !== '1') return invalid(facts, 'bad-version', `v=${tags.get('v')} is not a DKIM version this verifier knows (only v=1, RFC 6376 3.5)`);
 
   const a = facts.algorithm.toLowerCase();
   if (a === 'rsa-sha1') {
-    return bad('sha1-not-acceptable', 'the signature uses rsa-sha1, which verifiers must not accept any more (RFC 8301 3.1)', 'fail');
+    return invalid(facts, 'sha1-not-acceptable', 'the signature uses rsa-sha1, which verifiers must not accept any more (RFC 8301 3.1)', 'fail');
   }
-  if (a !== 'rsa-sha256' && a !== 'ed25519-sha256') return bad('unsupported-algorithm', `a=${facts.algorithm} is not a supported signing algorithm (rsa-sha256, ed25519-sha256)`);
+  if (a !== 'rsa-sha256' && a !== 'ed25519-sha256') return invalid(facts, 'unsupported-algorithm', `a=${facts.algorithm} is not a supported signing algorithm (rsa-sha256, ed25519-sha256)`);
 
   // One pass checks the base64 alphabet with FWS allowed (RFC 6376 2.4); Buffer.from skips FWS.
-  if (!BASE64_FWS.test(tag('b')!)) return bad('signature-syntax', 'b= is not base64 (RFC 6376 3.5)');
-  if (!BASE64_FWS.test(tag('bh')!)) return bad('signature-syntax', 'bh= is not base64 (RFC 6376 3.5)');
-  const signature = Buffer.from(tag('b')!, 'base64');
-  if (signature.length === 0) return bad('signature-syntax', 'b= is empty (RFC 6376 3.5)');
-  const bodyHash = Buffer.from(tag('bh')!, 'base64');
-  if (bodyHash.length === 0) return bad('signature-syntax', 'bh= is empty (RFC 6376 3.5)');
+  if (!BASE64_FWS.test(tags.get('b')!)) return invalid(facts, 'signature-syntax', 'b= is not base64 (RFC 6376 3.5)');
+  if (!BASE64_FWS.test(tags.get('bh')!)) return invalid(facts, 'signature-syntax', 'bh= is not base64 (RFC 6376 3.5)');
+  const signature = Buffer.from(tags.get('b')!, 'base64');
+  if (signature.length === 0) return invalid(facts, 'signature-syntax', 'b= is empty (RFC 6376 3.5)');
+  const bodyHash = Buffer.from(tags.get('bh')!, 'base64');
+  if (bodyHash.length === 0) return invalid(facts, 'signature-syntax', 'bh= is empty (RFC 6376 3.5)');
 
-  if (!isCanon(hc) || !isCanon(bc) || c.split('/').length > 2) {
-    return bad('bad-canonicalization', `c=${tag('c')} is not a canonicalization (simple or relaxed, RFC 6376 3.4)`);
+  if (!isCanon(hc) || !isCanon(bc)) {
+    return invalid(facts, 'bad-canonicalization', `c=${tags.get('c')} is not a canonicalization (simple or relaxed, RFC 6376 3.4)`);
   }
 
   const domain = stripTrailingDot(facts.domain);
-  if (!LABELS.test(domain)) return bad('signature-syntax', `d=${tag('d')} is not a domain name (RFC 6376 3.5)`);
+  if (!LABELS.test(domain)) return invalid(facts, 'signature-syntax', `d=${tags.get('d')} is not a domain name (RFC 6376 3.5)`);
   const selector = facts.selector;
-  if (!LABELS.test(selector)) return bad('signature-syntax', `s=${selector} is not a valid selector (RFC 6376 3.1)`);
+  if (!LABELS.test(selector)) return invalid(facts, 'signature-syntax', `s=${selector} is not a valid selector (RFC 6376 3.1)`);
 
-  const headerKeys = facts.headerFields.map((h) => h.toLowerCase());
-  if (headerKeys.some((h) => h === '')) return bad('signature-syntax', 'h= has an empty header field name (RFC 6376 3.5)');
-  if (!headerKeys.includes('from')) return bad('from-not-signed', 'h= does not include From, which must always be signed (RFC 6376 5.4, 6.1.1)');
+  const headerKeys = facts.headerFields.map(lower);
+  if (headerKeys.includes('')) return invalid(facts, 'signature-syntax', 'h= has an empty header field name (RFC 6376 3.5)');
+  if (!headerKeys.includes('from')) return invalid(facts, 'from-not-signed', 'h= does not include From, which must always be signed (RFC 6376 5.4, 6.1.1)');
 
-  let identity = `@${domain}`;
-  if (facts.identity !== undefined) identity = facts.identity;
-  const at = identity.lastIndexOf('@');
-  if (at < 0) return bad('signature-syntax', `i=${identity} has no "@" (RFC 6376 3.5)`);
-  const identityDomain = stripTrailingDot(identity.slice(at + 1).toLowerCase());
-  if (identityDomain !== domain && !identityDomain.endsWith(`.${domain}`)) {
-    return bad('identity-mismatch', `i=${identity} is not in d=${domain} or one of its subdomains (RFC 6376 3.5, 6.1.1)`);
+  let identity = '@' + domain;
+  let identityDomain = domain;
+  if (facts.identity !== undefined) {
+    identity = facts.identity;
+    const at = identity.lastIndexOf('@');
+    if (at < 0) return invalid(facts, 'signature-syntax', `i=${identity} has no "@" (RFC 6376 3.5)`);
+    identityDomain = stripTrailingDot(identity.slice(at + 1).toLowerCase());
+    if (identityDomain !== domain && !identityDomain.endsWith(`.${domain}`)) {
+      return invalid(facts, 'identity-mismatch', `i=${identity} is not in d=${domain} or one of its subdomains (RFC 6376 3.5, 6.1.1)`);
+    }
   }
 
   let bodyLength: number | undefined;
-  const l = tag('l');
+  const l = tags.get('l');
   if (l !== undefined) {
-    if (!DIGITS.test(l)) return bad('signature-syntax', `l=${l} is not a decimal count of octets (RFC 6376 3.5)`);
+    if (!DIGITS.test(l)) return invalid(facts, 'signature-syntax', `l=${l} is not a decimal count of octets (RFC 6376 3.5)`);
     bodyLength = Math.min(Number(l), Number.MAX_SAFE_INTEGER);
   }
 
-  const q = tag('q');
-  if (q !== undefined && !stripFws(q).toLowerCase().split(':').includes('dns/txt')) {
-    return bad('bad-query-method', `q=${q} offers no query method this verifier knows (only dns/txt, RFC 6376 3.5)`);
+  const q = tags.get('q');
+  if (q !== undefined && q !== 'dns/txt' && !splitList(q.toLowerCase()).includes('dns/txt')) {
+    return invalid(facts, 'bad-query-method', `q=${q} offers no query method this verifier knows (only dns/txt, RFC 6376 3.5)`);
   }
 
-  if (t !== undefined && !DIGITS.test(t)) return bad('signature-syntax', `t=${t} is not a timestamp (RFC 6376 3.5)`);
-  if (x !== undefined && !DIGITS.test(x)) return bad('signature-syntax', `x=${x} is not a timestamp (RFC 6376 3.5)`);
+  if (t !== undefined && !DIGITS.test(t)) return invalid(facts, 'signature-syntax', `t=${t} is not a timestamp (RFC 6376 3.5)`);
+  if (x !== undefined && !DIGITS.test(x)) return invalid(facts, 'signature-syntax', `x=${x} is not a timestamp (RFC 6376 3.5)`);
   if (facts.signedAt !== undefined && facts.expiresAt !== undefined && facts.expiresAt <= facts.signedAt) {
-    return bad('expiry-before-timestamp', `x=${x} is not later than t=${t}, as it must be (RFC 6376 3.5)`);
+    return invalid(facts, 'expiry-before-timestamp', `x=${x} is not later than t=${t}, as it must be (RFC 6376 3.5)`);
   }
 
   const algorithm = a as DkimAlgorithm;
-  return {
-    ok: true,
-    facts,
-    signature: {
-      algorithm,
-      keyType: algorithm === 'rsa-sha256' ? 'rsa' : 'ed25519',
-      signature,
-      bodyHash,
-      headerCanonicalization: hc as Canonicalization,
-      bodyCanonicalization: bc as Canonicalization,
-      domain,
-      headerKeys,
-      identity,
-      identityDomain,
-      ...(bodyLength !== undefined && { bodyLength }),
-      selector,
-      ...(facts.signedAt !== undefined && { signedAt: facts.signedAt }),
-      ...(facts.expiresAt !== undefined && { expiresAt: facts.expiresAt }),
-    },
+  const signatureOut: DkimSignature = {
+    algorithm,
+    keyType: algorithm === 'rsa-sha256' ? 'rsa' : 'ed25519',
+    signature,
+    bodyHash,
+    headerCanonicalization: hc as Canonicalization,
+    bodyCanonicalization: bc as Canonicalization,
+    domain,
+    headerKeys,
+    identity,
+    identityDomain,
+    selector,
   };
+  if (bodyLength !== undefined) signatureOut.bodyLength = bodyLength;
+  if (facts.signedAt !== undefined) signatureOut.signedAt = facts.signedAt;
+  if (facts.expiresAt !== undefined) signatureOut.expiresAt = facts.expiresAt;
+  return { ok: true, facts, signature: signatureOut };
+}
+
+/** A colon-separated list with FWS around the colons (h=, q=, RFC 6376 3.5). */
+function splitList(value: string): string[] {
+  const parts = value.split(':');
+  for (let i = 0; i < parts.length; i++) parts[i] = trimFws(parts[i]!);
+  return parts;
+}
+
+function hasAll(tags: Map<string, string>): boolean {
+  for (const name of REQUIRED) if (!tags.has(name)) return false;
+  return true;
+}
+
+function lower(s: string): string {
+  return s.toLowerCase();
+}
+
+function invalid(facts: DkimSignatureFacts, code: DkimCode, reason: string, result: 'permerror' | 'fail' = 'permerror'): SignatureParse {
+  return { ok: false, result, code, reason, facts };
 }
 
 function isCanon(s: string | undefined): s is Canonicalization {

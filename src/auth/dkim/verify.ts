@@ -38,7 +38,7 @@ export async function verifyDkim(message: Buffer, resolver: DnsResolver, options
   const cache = options.keyCache ?? keyCacheFor(resolver);
   const { fields, body } = splitMessage(message);
 
-  type Pending = { field: number; sig: DkimSignature; facts: DkimSignatureFacts; key: Promise<KeyLookup> };
+  type Pending = { field: number; sig: DkimSignature; facts: DkimSignatureFacts; key: KeyLookup | Promise<KeyLookup> };
   const results: (DkimResult | Pending)[] = [];
   let seen = 0;
   for (let i = 0; i < fields.length; i++) {
@@ -59,20 +59,19 @@ export async function verifyDkim(message: Buffer, resolver: DnsResolver, options
       continue;
     }
     const name = `${parsed.signature.selector}._domainkey.${parsed.signature.domain}`;
-    results.push({ field: i, sig: parsed.signature, facts: parsed.facts, key: cache.lookup(name, resolver, now) });
+    const key = cache.peek(name, now) ?? cache.lookup(name, resolver, now);
+    results.push({ field: i, sig: parsed.signature, facts: parsed.facts, key });
   }
 
   const digests = new BodyDigests(body);
-  let index: Map<string, number[]> | undefined;
   const out: DkimResult[] = [];
   for (const r of results) {
     if (!('sig' in r)) {
       out.push(r);
       continue;
     }
-    const lookup = await r.key;
-    index ??= indexFields(fields);
-    out.push(evaluate(r.sig, r.facts, lookup, fields, index, r.field, digests));
+    const lookup = r.key instanceof Promise ? await r.key : r.key; // a cached key needs no await
+    out.push(evaluate(r.sig, r.facts, lookup, fields, r.field, digests));
   }
   return out;
 }
@@ -83,14 +82,15 @@ function evaluate(
   facts: DkimSignatureFacts,
   lookup: KeyLookup,
   fields: HeaderField[],
-  index: Map<string, number[]>,
   self: number,
   digests: BodyDigests,
 ): DkimResult {
   if (lookup.kind === 'temperror') return { ...facts, result: 'temperror', code: 'dns-tempfail', reason: lookup.reason };
   if (lookup.kind === 'issue') return outcome(facts, lookup.result, lookup.code, lookup.reason);
   const key: DkimKeyRecord = lookup.record;
-  const withKey: DkimSignatureFacts = { ...facts, keyBits: key.bits, ...(key.testing && { testing: true }) };
+  const withKey = facts; // this signature's own facts object, completed with the key's
+  withKey.keyBits = key.bits;
+  if (key.testing) withKey.testing = true;
   const unsuitable = checkKeyForSignature(key, sig);
   if (unsuitable) return outcome(withKey, unsuitable.result, unsuitable.code, unsuitable.reason);
 
@@ -111,7 +111,7 @@ function evaluate(
     return outcome(withKey, 'fail', 'body-hash-mismatch', `body hash did not verify: the body was changed after signing${limited}`);
   }
 
-  const data = headerHashInput(sig, fields, index, self);
+  const data = headerHashInput(sig, fields, self);
   const ok =
     sig.algorithm === 'rsa-sha256'
       ? cryptoVerify('sha256', data, key.key, sig.signature)
@@ -135,35 +135,27 @@ function evaluate(
   };
 }
 
-/** Field indices by lowercased name, top to bottom. */
-function indexFields(fields: HeaderField[]): Map<string, number[]> {
-  const index = new Map<string, number[]>();
-  for (let i = 0; i < fields.length; i++) {
-    const key = fields[i]!.key;
-    const list = index.get(key);
-    if (list) list.push(i);
-    else index.set(key, [i]);
-  }
-  return index;
-}
-
 /**
  * RFC 6376 5.4.2 / 3.7: for each name in h=, the next instance from the bottom; a name with no
  * instance left contributes nothing (that is how oversigning works). Then this signature field
- * itself, without its b= value and without its final CRLF.
+ * itself, without its b= value and without its final CRLF. A signature does not sign itself,
+ * even if h= names DKIM-Signature.
  */
-function headerHashInput(sig: DkimSignature, fields: HeaderField[], index: Map<string, number[]>, self: number): Buffer {
+function headerHashInput(sig: DkimSignature, fields: HeaderField[], self: number): Buffer {
   const c = sig.headerCanonicalization;
   const used = new Map<string, number>();
   let data = '';
   for (const name of sig.headerKeys) {
-    let list = index.get(name);
-    if (list === undefined) continue;
-    if (name === DKIM_SIGNATURE) list = list.filter((i) => i !== self); // it cannot sign itself
-    const n = used.get(name) ?? 0;
-    used.set(name, n + 1);
-    const at = list.length - 1 - n;
-    if (at >= 0) data += canonicalizeHeader(fields[list[at]!]!.raw, c);
+    const skip = used.get(name) ?? 0; // instances of this name already taken, from the bottom
+    used.set(name, skip + 1);
+    let seen = 0;
+    for (let i = fields.length - 1; i >= 0; i--) {
+      if (fields[i]!.key !== name || i === self) continue;
+      if (seen++ === skip) {
+        data += canonicalizeHeader(fields[i]!.raw, c);
+        break;
+      }
+    }
   }
   const own = canonicalizeHeader(withoutSignatureValue(fields[self]!.raw), c);
   data += c === 'relaxed' ? own.slice(0, -2) : own;

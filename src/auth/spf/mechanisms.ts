@@ -6,8 +6,9 @@
 import type { DnsAnswer, DnsResolver, RecordData, RecordType } from '../../dns/types.js';
 import { classifyDnsAnswer, shortAnswer, type SpfLookupPurpose } from './dns.js';
 import { dotFormat, formatIp, inIpv4, parseIpv4, parseIpv6, reverseName, sameIpv6Net, type SpfIp } from './ip.js';
-import { expandMacroString, queryableName, toTargetName, type MacroValues } from './macro.js';
-import type { MacroString, SpfMechanism, SpfTraceStep } from './types.js';
+import { expandMacroString, type MacroValues } from './macro.js';
+import { queryableName, toTargetName } from './names.js';
+import type { MacroString, SpfMechanism, SpfRecord, SpfTraceStep } from './types.js';
 
 /** Everything one check_host() run carries. */
 export interface Check {
@@ -15,7 +16,9 @@ export interface Check {
   ip: SpfIp;
   /** The client address as written in reasons (%{c} form). */
   ipText: string;
-  sender: { local: string; domain: string; helo: string };
+  /** <sender> as given, split only when a macro needs it. */
+  sender: string;
+  helo: string;
   receiver: string;
   now: () => number;
   deadline: number;
@@ -26,6 +29,8 @@ export interface Check {
   maxPtr: number;
   lookups: number;
   voids: number;
+  /** DNS queries asked so far. */
+  queries: number;
   trace: SpfTraceStep[];
   /** Macro values, built on the first expansion that needs them. */
   values: MacroValues | undefined;
@@ -50,6 +55,12 @@ export interface Abort {
   detail: string;
 }
 
+/** How the evaluation of one domain's record ended; `detail` is the reason without the framing. */
+export type Outcome =
+  | { result: 'pass' | 'fail' | 'softfail' | 'neutral'; domain: string; record: SpfRecord; mechanism: string | undefined; detail: string }
+  | { result: 'none'; domain: string; detail: string; mechanism?: undefined }
+  | { result: 'permerror' | 'temperror'; domain: string; detail: string; mechanism?: string };
+
 /** What a mechanism found: a match, no match, no match with nothing found (void), or a stop. */
 export type Match = 'match' | 'no-match' | 'void' | Abort;
 
@@ -58,7 +69,9 @@ export type Match = 'match' | 'no-match' | 'void' | Abort;
  * hot path); the caller records the answer with `traced` once it has it.
  */
 export function ask<T extends RecordType>(check: Check, name: string, type: T): Promise<DnsAnswer<RecordData[T]>> {
-  if (check.now() > check.deadline) {
+  // The clock is read every fourth query: each query is bounded by the resolver's own timeout,
+  // and reading it costs as much as the rest of a cached lookup.
+  if ((++check.queries & 3) === 0 && check.now() > check.deadline) {
     return Promise.resolve({ kind: 'tempfail', reason: `the check ran past its ${check.timeoutMs} ms budget (RFC 7208 4.6.4)` });
   }
   return check.resolver.query(name, type);
@@ -106,7 +119,11 @@ export function expand(check: Check, spec: MacroString, domain: string, place: P
 }
 
 function macroValues(check: Check): MacroValues {
-  const { local, domain, helo } = check.sender;
+  const sender = check.sender;
+  const at = sender.lastIndexOf('@');
+  const local = at > 0 ? sender.slice(0, at) : 'postmaster'; // RFC 7208 4.3: no local-part → "postmaster"
+  const domain = at >= 0 ? sender.slice(at + 1) : sender;
+  const helo = check.helo;
   return {
     s: `${local}@${domain}`,
     l: local,
@@ -174,7 +191,7 @@ export async function matchMx(check: Check, mechanism: SpfMechanism & { kind: 'a
   let found = 0;
   for (const mx of hosts) {
     // RFC 7505: "MX 0 ." (null MX) says the domain takes no mail; it has no address to match.
-    if (mx.exchange === '' || !queryableName(mx.exchange)) continue;
+    if (mx.exchange === '') continue;
     asked++;
     const hostAnswer = traced(check, place, mx.exchange, type, await ask(check, mx.exchange, type));
     const hostVerdict = classifyDnsAnswer(hostAnswer, 'mx-host');
@@ -244,7 +261,6 @@ async function validate(check: Check, name: string, place: Place): Promise<boole
   const validated = (check.validated ??= new Map());
   const known = validated.get(name);
   if (known !== undefined) return known;
-  if (!queryableName(name)) return null;
   const type = check.ip.family === 4 ? 'A' : 'AAAA';
   const answer = traced(check, place, name, type, await ask(check, name, type));
   // RFC 7208 5.5: a DNS error while validating skips the name.

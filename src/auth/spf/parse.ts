@@ -6,7 +6,7 @@
  */
 import { describeChar, compileMacroString, type MacroContext } from './macro.js';
 import { ipv4Mask, ipv6Mask, parseIpv4, parseIpv6 } from './ip.js';
-import type { MacroString, SpfMechanism, SpfParseError, SpfParseErrorCode, SpfParseResult, SpfQualifier, SpfRecord } from './types.js';
+import type { MacroString, SpfMatchResult, SpfMechanism, SpfParseError, SpfParseErrorCode, SpfParseResult, SpfQualifier, SpfRecord } from './types.js';
 
 /** The outcome of picking the SPF record among a name's TXT records (RFC 7208 4.5). */
 export type SpfSelection = { kind: 'none' } | { kind: 'one'; text: string } | { kind: 'many'; count: number };
@@ -111,7 +111,7 @@ function parseMechanism(term: string): SpfMechanism | SpfParseError {
   while (end < term.length && term[end] !== ':' && term[end] !== '/') end++;
   const name = term.slice(start, end).toLowerCase();
   const rest = term.slice(end);
-  const base = { qualifier, text: term };
+  const base: Base = { qualifier, result: QUALIFIED[qualifier], text: term };
   switch (name) {
     case 'all':
       if (rest !== '') return error('unexpected-argument', term, `"all" takes no argument, found "${rest}" (RFC 7208 5.1)`);
@@ -157,7 +157,10 @@ function requiredDomain(name: string, rest: string, term: string): MacroString |
   return spec;
 }
 
-type Base = { qualifier: SpfQualifier; text: string };
+type Base = { qualifier: SpfQualifier; result: SpfMatchResult; text: string };
+
+/** RFC 7208 4.6.2: what a match gives, by qualifier. */
+const QUALIFIED: Record<SpfQualifier, SpfMatchResult> = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' };
 
 /** a / mx: [ ":" domain-spec ] [ dual-cidr-length ] (RFC 7208 5.3, 5.4). */
 function parseAddressMechanism(kind: 'a' | 'mx', rest: string, base: Base): SpfMechanism | SpfParseError {
@@ -174,6 +177,9 @@ function parseAddressMechanism(kind: 'a' | 'mx', rest: string, base: Base): SpfM
     slash = trailingCidr(body);
   }
   if (slash >= 0) {
+    if (trailingCidr(body.slice(0, slash)) >= 0) {
+      return error('bad-cidr', term, `bad dual CIDR length "${rest}": write "/24" for IPv4, "//64" for IPv6, or "/24//64" (RFC 7208 5.6)`);
+    }
     const length = cidrLength(body.slice(slash + 1), 32, term);
     if (typeof length !== 'number') return length;
     cidr4 = length;

@@ -134,8 +134,11 @@ export interface MacroString {
   usesP: boolean;
 }
 
-/** A mechanism with its qualifier and the text it was written as (for reasons and traces). */
-export type SpfMechanism = { qualifier: SpfQualifier; text: string } & (
+/** The result a matching mechanism gives, by qualifier (RFC 7208 4.6.2). */
+export type SpfMatchResult = 'pass' | 'fail' | 'softfail' | 'neutral';
+
+/** A mechanism with its qualifier, the result a match gives, and its text (for reasons and traces). */
+export type SpfMechanism = { qualifier: SpfQualifier; result: SpfMatchResult; text: string } & (
   | { kind: 'all' }
   | { kind: 'include'; domain: MacroString }
   | { kind: 'exists'; domain: MacroString }

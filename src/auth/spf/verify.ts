@@ -8,7 +8,8 @@
  *   skipped when the HELO name is an address literal or not a domain.
  */
 import type { DnsResolver } from '../../dns/types.js';
-import { checkHost, domainProblem } from './evaluate.js';
+import { checkHost, runCheckHost } from './evaluate.js';
+import { domainProblem } from './names.js';
 import type { CheckHostOptions, SpfIdentity, SpfResult } from './types.js';
 
 export interface VerifySpfInput {
@@ -36,36 +37,28 @@ export type SpfVerification = SpfResult & {
 };
 
 /** Runs SPF for one SMTP transaction. Never throws for protocol outcomes. */
-export async function verifySpf(input: VerifySpfInput, resolver: DnsResolver, options: VerifySpfOptions = {}): Promise<SpfVerification> {
+export function verifySpf(input: VerifySpfInput, resolver: DnsResolver, options: VerifySpfOptions = {}): Promise<SpfVerification> {
   const reversePath = stripPath(input.mailFrom);
   const helo = input.helo.trim();
-  const heloSender = `postmaster@${helo}`;
   if (reversePath === '') {
-    const result = await checkHost({ ip: input.ip, domain: helo, sender: heloSender, helo }, resolver, options);
-    return withIdentity(result, 'helo', heloSender);
+    const sender = `postmaster@${helo}`;
+    return runCheckHost({ ip: input.ip, domain: helo, sender, helo }, resolver, options, { identity: 'helo', sender });
   }
   const at = reversePath.lastIndexOf('@');
   const domain = at >= 0 ? reversePath.slice(at + 1) : '';
-  const mailFromCheck = checkHost({ ip: input.ip, domain, sender: reversePath, helo }, resolver, options);
-  if (!(options.checkHelo ?? true) || domainProblem(helo) !== undefined) {
-    return withIdentity(await mailFromCheck, 'mailfrom', reversePath);
-  }
+  const mailFromCheck: Promise<SpfVerification> = runCheckHost(
+    { ip: input.ip, domain, sender: reversePath, helo },
+    resolver,
+    options,
+    { identity: 'mailfrom', sender: reversePath },
+  );
+  if (!(options.checkHelo ?? true) || domainProblem(helo) !== undefined) return mailFromCheck;
   // Both identities at once: their DNS work overlaps instead of adding up.
-  const [result, heloResult] = await Promise.all([
-    mailFromCheck,
-    checkHost({ ip: input.ip, domain: helo, sender: heloSender, helo }, resolver, options),
-  ]);
-  const verification = withIdentity(result, 'mailfrom', reversePath);
-  verification.heloResult = heloResult;
-  return verification;
-}
-
-/** Adds the identity fields to the result checkHost() just made for us (no copy). */
-function withIdentity(result: SpfResult, identity: SpfIdentity, sender: string): SpfVerification {
-  const verification = result as SpfVerification;
-  verification.identity = identity;
-  verification.sender = sender;
-  return verification;
+  const heloCheck = checkHost({ ip: input.ip, domain: helo, sender: `postmaster@${helo}`, helo }, resolver, options);
+  return Promise.all([mailFromCheck, heloCheck]).then(([verification, heloResult]) => {
+    verification.heloResult = heloResult;
+    return verification;
+  });
 }
 
 /** "<a@b>" → "a@b", "<@relay:a@b>" (RFC 5321 4.1.2 source route) → "a@b", "<>" → "". */

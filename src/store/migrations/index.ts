@@ -73,6 +73,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('verdicts_from_domain').on('verdicts').columns(['from_domain', 'at']).execute();
     },
   },
+  '0003_dkim_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('dkim_keys')
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('selector', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dkim_keys_pk', ['domain', 'selector'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
