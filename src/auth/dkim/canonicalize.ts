@@ -14,13 +14,17 @@ export function canonicalizeHeaderSimple(raw: string): string {
 
 /**
  * RFC 6376 3.4.2: name lowercased; folding CRLFs removed; every run of WSP made one SP; WSP at
- * the end of the value and around the colon removed; the field ends in CRLF.
+ * the end of the value and around the colon removed; the field ends in CRLF. `lowercaseName`,
+ * when the caller has it, is the name already lowercased without the WSP before the colon.
  */
-export function canonicalizeHeaderRelaxed(raw: string): string {
+export function canonicalizeHeaderRelaxed(raw: string, lowercaseName?: string): string {
   const colon = raw.indexOf(':');
-  let nameEnd = colon < 0 ? raw.length : colon;
-  while (nameEnd > 0 && isWsp(raw.charCodeAt(nameEnd - 1))) nameEnd--;
-  const name = raw.slice(0, nameEnd).toLowerCase();
+  let name = lowercaseName;
+  if (name === undefined) {
+    let nameEnd = colon < 0 ? raw.length : colon;
+    while (nameEnd > 0 && isWsp(raw.charCodeAt(nameEnd - 1))) nameEnd--;
+    name = raw.slice(0, nameEnd).toLowerCase();
+  }
   if (colon < 0) return name + ':\r\n';
   const end = raw.charCodeAt(raw.length - 1) === 0x0a && raw.charCodeAt(raw.length - 2) === 0x0d ? raw.length - 2 : raw.length;
   let value = raw.slice(colon + 1, end);
@@ -43,6 +47,11 @@ function trimSp(v: string): string {
 
 export function canonicalizeHeader(raw: string, c: Canonicalization): string {
   return c === 'relaxed' ? canonicalizeHeaderRelaxed(raw) : raw;
+}
+
+/** A parsed field in canonical form; relaxed reuses the field's lowercased name. */
+export function canonicalizeField(field: { raw: string; key: string }, c: Canonicalization): string {
+  return c === 'relaxed' ? canonicalizeHeaderRelaxed(field.raw, field.key) : field.raw;
 }
 
 /** Where canonical body bytes go: a hash, or a collector in tests. */

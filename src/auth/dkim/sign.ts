@@ -3,9 +3,8 @@
  * its CRLF. The header and body hashes are computed exactly as `verifyDkim` computes them.
  */
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { createBodyHasher } from './canonicalize.js';
+import { canonicalizeField, canonicalizeHeader, createBodyHasher } from './canonicalize.js';
 import { splitMessage, type HeaderField } from './header.js';
-import { canonicalizeHeader } from './canonicalize.js';
 import { MIN_RSA_BITS } from './key.js';
 import { withoutSignatureValue } from './signature.js';
 import type { CanonicalizationPair, DkimAlgorithm } from './types.js';
@@ -82,7 +81,7 @@ export function signDkim(message: Buffer, options: DkimSignOptions): string {
   const unsigned = `${fold('DKIM-Signature: ', tags, headerKeys)}\r\n bh=${bh};\r\n b=`;
 
   // The same bytes the verifier hashes (RFC 6376 3.7): selected fields, then this field, b= empty.
-  let data = selectFields(fields, headerKeys).map((f) => canonicalizeHeader(f.raw, hc)).join('');
+  let data = selectFields(fields, headerKeys).map((f) => canonicalizeField(f, hc)).join('');
   const own = canonicalizeHeader(withoutSignatureValue(unsigned), hc);
   data += hc === 'relaxed' ? own.slice(0, -2) : own;
   const input = Buffer.from(data, 'latin1');

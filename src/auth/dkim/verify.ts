@@ -8,7 +8,7 @@
  */
 import { createHash, verify as cryptoVerify } from 'node:crypto';
 import type { DnsResolver } from '../../dns/types.js';
-import { BodyDigests, canonicalizeHeader } from './canonicalize.js';
+import { BodyDigests, canonicalizeField, canonicalizeHeader } from './canonicalize.js';
 import { splitMessage, type HeaderField } from './header.js';
 import { checkKeyForSignature, keyCacheFor, type DkimKeyCache, type DkimKeyRecord, type KeyLookup } from './key.js';
 import { checkSignatureTimes, parseDkimSignature, withoutSignatureValue, type DkimSignature } from './signature.js';
@@ -85,7 +85,7 @@ function evaluate(
   self: number,
   digests: BodyDigests,
 ): DkimResult {
-  if (lookup.kind === 'temperror') return { ...facts, result: 'temperror', code: 'dns-tempfail', reason: lookup.reason };
+  if (lookup.kind === 'temperror') return outcome(facts, 'temperror', 'dns-tempfail', lookup.reason);
   if (lookup.kind === 'issue') return outcome(facts, lookup.result, lookup.code, lookup.reason);
   const key: DkimKeyRecord = lookup.record;
   const withKey = facts; // this signature's own facts object, completed with the key's
@@ -126,13 +126,8 @@ function evaluate(
     );
   }
   const testing = key.testing ? '; the domain marks its key as testing (t=y)' : '';
-  return {
-    ...withKey,
-    keyBits: key.bits,
-    result: 'pass',
-    code: 'verified',
-    reason: `verified with the ${key.bits}-bit ${key.keyType} key at ${sig.selector}._domainkey.${sig.domain}${testing}`,
-  };
+  const reason = `verified with the ${key.bits}-bit ${key.keyType} key at ${sig.selector}._domainkey.${sig.domain}${testing}`;
+  return outcome(withKey, 'pass', 'verified', reason);
 }
 
 /**
@@ -152,7 +147,7 @@ function headerHashInput(sig: DkimSignature, fields: HeaderField[], self: number
     for (let i = fields.length - 1; i >= 0; i--) {
       if (fields[i]!.key !== name || i === self) continue;
       if (seen++ === skip) {
-        data += canonicalizeHeader(fields[i]!.raw, c);
+        data += canonicalizeField(fields[i]!, c);
         break;
       }
     }
@@ -162,6 +157,14 @@ function headerHashInput(sig: DkimSignature, fields: HeaderField[], self: number
   return Buffer.from(data, 'latin1');
 }
 
-function outcome(facts: DkimSignatureFacts, result: Exclude<DkimResult['result'], 'pass' | 'temperror'>, code: DkimCode, reason: string): DkimResult {
-  return { ...facts, result, code, reason } as DkimResult; // result is one of the variants with a DkimCode
+/**
+ * Completes a signature's facts into its result. The facts object belongs to this one signature
+ * (made by `parseDkimSignature` for this call), so it becomes the result instead of being copied.
+ */
+function outcome(facts: DkimSignatureFacts, result: DkimResult['result'], code: DkimCode, reason: string): DkimResult {
+  const r = facts as DkimSignatureFacts & { result: DkimResult['result']; code: DkimCode; reason: string };
+  r.result = result;
+  r.code = code;
+  r.reason = reason;
+  return r as DkimResult; // result, code and reason together form one of the variants
 }
