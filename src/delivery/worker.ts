@@ -9,6 +9,7 @@ import type { DeliveryConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { createGroupCommit } from '../core/group-commit.js';
 import type { DnsResolver } from '../dns/types.js';
+import { stripForgedAuthResults } from '../message/forged-authres.js';
 import { formatReturnPath } from '../message/trace.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -210,7 +211,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       );
       return;
     }
-    const results = await deliverGroup(items, body);
+    const results = await deliverGroup(items, stripForgedAuthResults(body, deps.hostname));
     const now = clock.now();
     await Promise.all(
       items.map((item) => {

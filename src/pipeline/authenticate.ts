@@ -8,7 +8,7 @@ import { verifyArc } from '../auth/arc/verify.js';
 import type { ArcResult } from '../auth/arc/types.js';
 import { formatAuthResults } from '../auth/authres/format.js';
 import type { AuthResult } from '../auth/authres/types.js';
-import { splitMessage } from '../auth/dkim/header.js';
+import { splitMessage } from '../message/headers.js';
 import type { DkimResult } from '../auth/dkim/types.js';
 import { verifyDkim } from '../auth/dkim/verify.js';
 import type { DmarcEvaluation } from '../auth/dmarc/types.js';

@@ -94,7 +94,12 @@ export function randomPolicies(seed: number, count: number): { zone: ZoneData; c
           terms.push(`${q}${chance(0.5) ? 'ptr' : `ptr:${domain}`}`);
           break;
         case 8:
-          terms.push(`${q}a:void${int(4)}.${domain}`);
+          if (chance(0.1)) {
+            add(`broken.${domain}`, { SERVFAIL: true });
+            terms.push(`${q}${pick(['a', 'mx', 'exists'])}:broken.${domain}`);
+          } else {
+            terms.push(`${q}a:void${int(4)}.${domain}`);
+          }
           break;
         default: {
           const sub = `i${int(1000)}.${domain}`;

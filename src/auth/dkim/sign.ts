@@ -4,7 +4,7 @@
  */
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { canonicalizeField, canonicalizeHeader, createBodyHasher } from './canonicalize.js';
-import { splitMessage, type HeaderField } from './header.js';
+import { splitMessage, type HeaderField } from '../../message/headers.js';
 import { MIN_RSA_BITS } from './key.js';
 import { withoutSignatureValue } from './signature.js';
 import type { CanonicalizationPair, DkimAlgorithm } from './types.js';

@@ -9,7 +9,7 @@
 import { createHash, verify as cryptoVerify } from 'node:crypto';
 import type { DnsResolver } from '../../dns/types.js';
 import { BodyDigests, canonicalizeField, canonicalizeHeader } from './canonicalize.js';
-import { splitMessage, type HeaderField } from './header.js';
+import { splitMessage, type HeaderField } from '../../message/headers.js';
 import { checkKeyForSignature, keyCacheFor, type DkimKeyCache, type DkimKeyRecord, type KeyLookup } from './key.js';
 import { checkSignatureTimes, parseDkimSignature, withoutSignatureValue, type DkimSignature } from './signature.js';
 import type { DkimCode, DkimResult, DkimSignatureFacts } from './types.js';

@@ -2,14 +2,18 @@
  * What a DNS answer means for SPF, decided in one place (RFC 7208), and the short form of an
  * answer for the trace.
  *
- * | purpose                    | records        | NXDOMAIN / NODATA              | tempfail                    |
- * |----------------------------|----------------|--------------------------------|-----------------------------|
- * | `record`  (4.4)            | select v=spf1  | none (4.3, 4.4)                | temperror (4.4)             |
- * | `term`  a mx exists (5)    | compare        | no match; void lookup (4.6.4)  | temperror (5)               |
- * | `mx-host` (5.4)            | compare        | no match                       | temperror (5)               |
- * | `ptr`  (5.5)               | validate       | no match                       | no match (5.5)              |
- * | `ptr-validate` (5.5)       | compare        | name not validated             | name skipped (5.5)          |
- * | `exp`  (6.2)               | expand         | no explanation                 | no explanation (6.2)        |
+ * | purpose                    | records        | NXDOMAIN / NODATA        | tempfail               |
+ * |----------------------------|----------------|--------------------------|------------------------|
+ * | `record` TXT (4.4)         | select v=spf1  | none (4.3, 4.4)          | temperror (4.4)        |
+ * | `term` a, mx, exists (5)   | compare        | nothing found            | temperror (5)          |
+ * | `mx-host` (5.4)            | compare        | nothing found            | temperror (5)          |
+ * | `ptr` PTR (5.5)            | validate       | nothing found            | no match (5.5)         |
+ * | `ptr-validate` (5.5)       | compare        | name not validated       | name skipped (5.5)     |
+ * | `exp` TXT (6.2)            | expand         | no explanation           | no explanation (6.2)   |
+ *
+ * Void lookups (RFC 7208 4.6.4) are counted per term, by the evaluator: a DNS-querying term
+ * (include, a, mx, ptr, exists, redirect) is one void lookup when everything it looked up
+ * answered NXDOMAIN or NODATA. exp= never counts.
  */
 import type { DnsAnswer, MxRecord, RecordData, RecordType } from '../../dns/types.js';
 

@@ -10,10 +10,9 @@ import type { DnsAnswer, DnsResolver } from '../../dns/types.js';
 import { classifyDnsAnswer } from './dns.js';
 import { explain, reasonFor } from './explain.js';
 import { formatIp, inIpv6, parseClientIp } from './ip.js';
-import {
-  ask, expandTarget, matchA, matchExists, matchMx, matchPtr, note, traced,
-  type Abort, type Check, type Match, type Outcome, type Place,
-} from './mechanisms.js';
+import { ask, note, traced, type Abort, type Check, type Match, type Outcome, type Place } from './check.js';
+import { expandTarget, matchA, matchExists, matchMx } from './mechanisms.js';
+import { matchPtr } from './ptr.js';
 import { domainProblem } from './names.js';
 import { parseSpfRecord, selectSpfRecord } from './parse.js';
 import {
@@ -59,7 +58,7 @@ export function runCheckHost<E extends IdentityFields | undefined>(
     helo: input.helo,
     receiver: options.receiver ?? SPF_DEFAULTS.receiver,
     now,
-    deadline: now() + timeoutMs,
+    deadline: 0,
     timeoutMs,
     maxLookups: options.maxLookups ?? SPF_DEFAULTS.maxLookups,
     maxVoids: options.maxVoidLookups ?? SPF_DEFAULTS.maxVoidLookups,
@@ -188,22 +187,17 @@ function dnsMechanism(
   mechanism: Exclude<SpfMechanism, { kind: 'all' | 'ip4' | 'ip6' }>,
   domain: string,
   place: Place,
+  expanded?: string,
 ): Match | Promise<Match> {
-  const limit = countLookup(check, place);
-  if (limit !== undefined) return limit;
-  const spec = mechanism.domain;
-  const expanded = spec === undefined ? domain : expandTarget(check, spec, domain, place);
-  if (typeof expanded !== 'string') return expanded.then((target) => dnsMechanismAt(check, mechanism, domain, target, place));
-  return dnsMechanismAt(check, mechanism, domain, expanded, place);
-}
-
-function dnsMechanismAt(
-  check: Check,
-  mechanism: Exclude<SpfMechanism, { kind: 'all' | 'ip4' | 'ip6' }>,
-  domain: string,
-  target: string,
-  place: Place,
-): Promise<Match> {
+  let target = expanded;
+  if (target === undefined) {
+    const limit = countLookup(check, place);
+    if (limit !== undefined) return limit;
+    const spec = mechanism.domain;
+    const pending = spec === undefined ? domain : expandTarget(check, spec, domain, place);
+    if (typeof pending !== 'string') return pending.then((name) => dnsMechanism(check, mechanism, domain, place, name));
+    target = pending;
+  }
   switch (mechanism.kind) {
     case 'include':
       return include(check, target, domain, place);

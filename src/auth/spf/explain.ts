@@ -4,7 +4,8 @@
  */
 import { classifyDnsAnswer } from './dns.js';
 import { compileMacroString, type CompileResult } from './macro.js';
-import { ask, expand, note, traced, type Check, type Outcome, type Place } from './mechanisms.js';
+import { ask, note, traced, type Check, type Outcome, type Place } from './check.js';
+import { expand } from './mechanisms.js';
 import { queryableName, toTargetName } from './names.js';
 import type { SpfRecord } from './types.js';
 

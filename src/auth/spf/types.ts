@@ -75,7 +75,10 @@ export interface CheckHostOptions {
   maxMxNames?: number;
   /** PTR names one "ptr" term (or %{p}) looks at; the rest are ignored (RFC 7208 4.6.4). Default 10. */
   maxPtrNames?: number;
-  /** Wall-clock budget for one check; past it the result is temperror (RFC 7208 4.6.4: at least 20 s). */
+  /**
+   * Wall-clock budget for one check; past it the result is temperror (RFC 7208 4.6.4: at least
+   * 20 s). The clock is read from the fourth DNS query on; each query has the resolver's timeout.
+   */
   timeoutMs?: number;
   /** Our own host name, for %{r} in explanations (RFC 7208 7.2). Default "unknown". */
   receiver?: string;

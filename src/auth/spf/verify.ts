@@ -36,7 +36,7 @@ export type SpfVerification = SpfResult & {
   heloResult?: SpfResult;
 };
 
-/** Runs SPF for one SMTP transaction. Never throws for protocol outcomes. */
+/** Runs SPF for one SMTP transaction. Never rejects for protocol outcomes (only for a non-address `ip`, a caller bug). */
 export function verifySpf(input: VerifySpfInput, resolver: DnsResolver, options: VerifySpfOptions = {}): Promise<SpfVerification> {
   const reversePath = stripPath(input.mailFrom);
   const helo = input.helo.trim();

@@ -8,7 +8,7 @@ import {
   canonicalizeHeaderSimple,
   createBodyHasher,
 } from '../../../src/auth/dkim/canonicalize.js';
-import { parseHeaderFields, splitMessage } from '../../../src/auth/dkim/header.js';
+import { parseHeaderFields, splitMessage } from '../../../src/message/headers.js';
 import type { Canonicalization } from '../../../src/auth/dkim/types.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');

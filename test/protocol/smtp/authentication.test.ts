@@ -115,6 +115,23 @@ describe('authentication at the MX', () => {
   });
 });
 
+describe('forged Authentication-Results', () => {
+  it('removes a field that claims our authserv-id; keeps other hosts\' fields', async () => {
+    const raw = Buffer.from(
+      'Authentication-Results: mx.example.test; dmarc=pass header.from=victim.example\r\n' +
+        'Authentication-Results: mx.elsewhere.example; spf=pass\r\n' +
+        'From: security@victim.example\r\nSubject: forged results\r\n\r\nTrust me.\r\n',
+    );
+    await send('x@bounces.esp.example', raw, 'erin@example.test');
+    const [stored] = await waitForMail(t.newDir('erin@example.test'));
+    const text = stored!.toString('latin1');
+    expect(text.match(/^Authentication-Results: mx\.example\.test;/gm)).toHaveLength(1);
+    expect(text).not.toMatch(/dmarc=pass header\.from=victim\.example/);
+    expect(text).toMatch(/^Authentication-Results: mx\.elsewhere\.example; spf=pass\r\n/m);
+    expect(text).toMatch(/dmarc=fail/);
+  });
+});
+
 describe('Authentication-Results stays ASCII', () => {
   it('writes DNS failure reasons without non-ASCII characters', async () => {
     await t.dns.setZone({ 'down.example': { SERVFAIL: true }, '_dmarc.down.example': { SERVFAIL: true } });

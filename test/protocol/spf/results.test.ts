@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyDnsAnswer, type SpfLookupPurpose } from '../../../src/auth/spf/dns.js';
 import { checkHost } from '../../../src/auth/spf/evaluate.js';
 import type { SpfResultCode } from '../../../src/auth/spf/types.js';
+import type { DnsAnswer } from '../../../src/dns/types.js';
 import { zoneResolver, type ZoneData } from '../../support/dns-server.js';
 
 const zone: ZoneData = {
@@ -118,6 +119,17 @@ describe('DNS errors: temperror, never another result (RFC 7208 5), with the ptr
     const resolver = zoneResolver({ ...zone, '1.2.0.192.in-addr.arpa': { SERVFAIL: true } });
     expect((await check('192.0.2.1', 'tf-ptr.example.com', resolver)).result).toBe('neutral');
   });
+  it('a PTR name whose address lookup fails is skipped, and the search goes on (RFC 7208 5.5)', async () => {
+    const resolver = zoneResolver({
+      ...zone,
+      '1.2.0.192.in-addr.arpa': { PTR: ['a.tf-ptr.example.com', 'b.tf-ptr.example.com'] },
+      'a.tf-ptr.example.com': { SERVFAIL: true },
+      'b.tf-ptr.example.com': { A: ['192.0.2.1'] },
+    });
+    const r = await check('192.0.2.1', 'tf-ptr.example.com', resolver);
+    expect(r).toMatchObject({ result: 'pass', mechanism: 'ptr' });
+    expect(r.reason).toContain('192.0.2.1 has the validated name b.tf-ptr.example.com');
+  });
   it('a failed exp= lookup only loses the explanation (RFC 7208 6.2)', async () => {
     const r = await check('192.0.2.1', 'tf-exp.example.com');
     expect(r.result).toBe('fail');
@@ -125,12 +137,12 @@ describe('DNS errors: temperror, never another result (RFC 7208 5), with the ptr
     expect(r.trace.at(-1)?.note).toContain('explanation ignored');
   });
 
-  const answers = {
+  const answers: Record<'records' | 'nxdomain' | 'nodata' | 'tempfail', DnsAnswer<string>> = {
     records: { kind: 'records', records: ['x'], ttl: 1, authenticated: false },
     nxdomain: { kind: 'nxdomain', ttl: 1 },
     nodata: { kind: 'nodata', ttl: 1 },
     tempfail: { kind: 'tempfail', reason: 'timeout' },
-  } as const;
+  };
   it.each<[SpfLookupPurpose, keyof typeof answers, string]>([
     ['record', 'records', 'records'],
     ['record', 'nxdomain', 'empty'],
