@@ -167,11 +167,11 @@ export async function startServer(
   }
   if (config.run_as) dropPrivileges(config.run_as, config.data_dir, log);
 
-  await writeAtomically(paths.ports, JSON.stringify(ports) + '\n');
   log.info(
     { event: 'listening', smtp: ports.smtp, http: ports.http, listen: config.listen, domains, data: config.data_dir, tls: tls.source, pid: process.pid },
     `kagami listening: smtp ${config.listen}:${ports.smtp}, http http://${config.listen}:${ports.http}`,
   );
+  await writeAtomically(paths.ports, JSON.stringify(ports) + '\n');
   await worker.start();
 
   async function stop(): Promise<void> {

@@ -46,6 +46,8 @@ describe('kagami serve', () => {
     expect(ports.smtp).toBeGreaterThan(0);
     expect(ports.http).toBeGreaterThan(0);
     expect(ports.http).not.toBe(8025); // --smtp-port 0 sent the HTTP listener to a free port too
+    // The log line goes out before ports.json is written, but through a pipe it may arrive later.
+    for (let i = 0; i < 100 && !k.output().includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
     const first = JSON.parse(k.output().split('\n')[0]!) as { smtp: number; http: number; msg: string };
     expect(first.smtp).toBe(ports.smtp);
     expect(first.http).toBe(ports.http);
