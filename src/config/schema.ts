@@ -20,7 +20,7 @@ export const limitsSchema = z
     line_length: z.number().int().positive().default(8192).describe('Longest line in a message, in bytes without the CRLF. RFC 5322 2.1.1 sets 998.'),
     header_bytes: z.number().int().positive().default(262_144).describe('Largest header section, in bytes.'),
     header_fields: z.number().int().positive().default(1000).describe('Most header fields in one message.'),
-    connections_per_ip: z.number().int().positive().default(20).describe('Open connections from one client IP.'),
+    connections_per_ip: z.number().int().positive().default(50).describe('Open connections from one client IP (Postfix smtpd_client_connection_count_limit is also 50).'),
     connections: z.number().int().positive().default(1000).describe('Open connections in all.'),
     idle_timeout: z.number().positive().default(300).describe('Seconds a client may stay silent before the connection is closed (RFC 5321 4.5.3.2.7: 5 minutes).'),
     bare_newline: z.enum(['reject', 'accept']).default('reject').describe('A CR or LF not part of CRLF in DATA: "reject" (550 5.6.2) or "accept" (kept inside the message).'),
