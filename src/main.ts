@@ -12,7 +12,7 @@ import { withCache } from './dns/cache.js';
 import { parseDnsServer, systemDnsServers } from './dns/servers.js';
 import { createStubResolver } from './dns/stub.js';
 import type { DnsResolver } from './dns/types.js';
-import { createDirSyncer } from './delivery/fsync.js';
+import { createDirHandleSync, createDirSyncer } from './delivery/fsync.js';
 import { createMaildirDelivery } from './delivery/maildir.js';
 import { openSpool } from './delivery/spool.js';
 import { createDeliveryWorker } from './delivery/worker.js';
@@ -122,7 +122,7 @@ export async function startServer(
   });
   const acceptor = createAcceptor({
     store,
-    dirSyncer,
+    dirSyncer: createDirSyncer(createDirHandleSync(1)),
     spoolDir: paths.spool,
     onCommitted: (messages) => {
       metrics.groupCommitSize.observe(messages.length);

@@ -5,6 +5,7 @@
  * which is how group commit spreads the cost over concurrent messages.
  */
 import { promises as fs, constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -25,6 +26,38 @@ export interface DirSyncer {
 interface DirState {
   running: Promise<void> | null;
   next: Promise<void> | null;
+}
+
+/**
+ * fsync of directories through handles kept open (`max` of them, least recently used closed
+ * first): the spool directory is synced many times a second, and opening and closing it each
+ * time cost more than the fsync itself. Only for directories Kagami owns and never re-creates:
+ * a handle on a directory removed and made again would sync the old one.
+ */
+export function createDirHandleSync(max = 128): (dir: string) => Promise<void> {
+  const handles = new Map<string, Promise<FileHandle>>();
+  return async function syncOne(dir: string): Promise<void> {
+    let handle = handles.get(dir);
+    if (handle) {
+      handles.delete(dir); // re-inserted below as the most recent
+    } else {
+      handle = fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+      if (handles.size >= max) {
+        const [oldest, old] = handles.entries().next().value as [string, Promise<FileHandle>];
+        handles.delete(oldest);
+        void old.then((h) => h.close()).catch(() => undefined);
+      }
+    }
+    handles.set(dir, handle);
+    try {
+      await (await handle).sync();
+    } catch {
+      // The handle went bad (the directory vanished?): drop it and sync by path once.
+      handles.delete(dir);
+      void handle.then((h) => h.close()).catch(() => undefined);
+      await fsyncDir(dir);
+    }
+  };
 }
 
 export function createDirSyncer(syncOne: (dir: string) => Promise<void> = fsyncDir): DirSyncer {

@@ -11,6 +11,11 @@ import { fsyncDir, type DirSyncer } from './fsync.js';
 export interface MaildirDelivery {
   /** Delivers `parts` (written in order) to the mailbox "<domain>/<user>", in `folder` ("" = INBOX, "Junk", …). */
   deliver(opts: { mailbox: string; folder?: string; tag: string; parts: Uint8Array[] }): Promise<string>;
+  /**
+   * Delivers a file that already holds the whole message (a complete spool file) by linking it
+   * into new/: no copy, no second fsync of the data. Falls back to a copy across file systems.
+   */
+  deliverFile(opts: { mailbox: string; folder?: string; tag: string; file: string; size: number }): Promise<string>;
   /** Whether a message with this tag is already in the mailbox folder (new/ or cur/). */
   hasDelivered(opts: { mailbox: string; folder?: string; tag: string }): Promise<boolean>;
   /** The folder path of a mailbox, for tests and the CLI. */
@@ -60,9 +65,7 @@ export function createMaildirDelivery(opts: { root: string; hostname: string; di
     const dir = folderPath(o.mailbox, o.folder);
     await ensure(dir, Boolean(o.folder));
     const size = o.parts.reduce((n, p) => n + p.length, 0);
-    const now = Date.now();
-    const usec = (now % 1000) * 1000 + (counter++ % 1000);
-    const name = `${Math.floor(now / 1000)}.M${usec}P${process.pid}${o.tag}.${host},S=${size}`;
+    const name = uniqueName(o.tag, size);
     const tmp = path.join(dir, 'tmp', name);
     let handle;
     try {
@@ -94,6 +97,31 @@ export function createMaildirDelivery(opts: { root: string; hostname: string; di
     return final;
   }
 
+  function uniqueName(tag: string, size: number): string {
+    const now = Date.now();
+    const usec = (now % 1000) * 1000 + (counter++ % 1000);
+    return `${Math.floor(now / 1000)}.M${usec}P${process.pid}${tag}.${host},S=${size}`;
+  }
+
+  async function deliverFile(o: { mailbox: string; folder?: string; tag: string; file: string; size: number }): Promise<string> {
+    const dir = folderPath(o.mailbox, o.folder);
+    await ensure(dir, Boolean(o.folder));
+    const final = path.join(dir, 'new', uniqueName(o.tag, o.size));
+    try {
+      // link() is atomic and the data is already on disk (fsynced before the 250).
+      await fs.link(o.file, final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK') {
+        return deliver({ mailbox: o.mailbox, ...(o.folder ? { folder: o.folder } : {}), tag: o.tag, parts: [await fs.readFile(o.file)] });
+      }
+      ready.delete(dir);
+      throw err;
+    }
+    await opts.dirSyncer.sync(path.join(dir, 'new'));
+    return final;
+  }
+
   async function hasDelivered(o: { mailbox: string; folder?: string; tag: string }): Promise<boolean> {
     const dir = folderPath(o.mailbox, o.folder);
     const needle = `${o.tag}.`;
@@ -109,5 +137,5 @@ export function createMaildirDelivery(opts: { root: string; hostname: string; di
     return false;
   }
 
-  return { deliver, hasDelivered, folderPath };
+  return { deliver, deliverFile, hasDelivered, folderPath };
 }

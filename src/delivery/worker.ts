@@ -43,6 +43,13 @@ export interface WorkerDeps {
 }
 
 const key = (d: { messageId: string; idx: number }) => `${d.messageId}:${d.idx}`;
+
+/** A complete spool file starts with our Return-Path line; a relay or LMTP server must not get it. */
+function withoutReturnPath(message: Buffer): Buffer {
+  if (message.subarray(0, 12).toString('latin1') !== 'Return-Path:') return message;
+  const eol = message.indexOf('\r\n');
+  return eol < 0 ? message : message.subarray(eol + 2);
+}
 const POLL_MS = 30_000;
 const PURGE_MS = 3_600_000;
 
@@ -50,6 +57,8 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const { store, spool, config, clock, log, metrics } = deps;
   const ready = new Map<string, PendingDelivery[]>();
   const known = new Set<string>();
+  /** Bytes of freshly accepted messages, so their first delivery does not read the spool back. */
+  const contents = new Map<string, Buffer>();
   /** Recipients loaded from the store at start: a previous process may have delivered them. */
   const recovered = new Set<string>();
   let active = 0;
@@ -60,8 +69,15 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
 
   let timerAt = Infinity;
 
-  const outcomes = createGroupCommit<DeliveryOutcome>(async (batch) => {
-    const done = await store.recordOutcomes(batch);
+  const outcomes = createGroupCommit<DeliveryOutcome & { route: PendingDelivery['route'] }>(async (batch) => {
+    // A lost Maildir outcome is harmless: the next attempt finds the file by its tag (and needs
+    // no spool file to do so), so those commits skip their fsync. LMTP and remote deliveries
+    // have no such check: their outcomes are committed durably.
+    const durable = batch.some((o) => o.route !== 'maildir');
+    const done = await store.recordOutcomes(
+      batch.map(({ route: _route, ...o }) => o),
+      { durable },
+    );
     await Promise.all(done.map((id) => spool.remove(id)));
     // A retry due before the timer fires moves the timer forward.
     const soonest = Math.min(...batch.map((o) => (o.state === 'deferred' ? o.nextAttemptAt : Infinity)));
@@ -83,6 +99,8 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
 
   function notify(messages: readonly NewMessage[]): void {
     if (stopping) return;
+    // Bounded: past that the spool is read back, as for retries.
+    for (const m of messages) if (m.content && contents.size < 2 * config.concurrency + 256) contents.set(m.id, m.content);
     add(
       messages.flatMap((m) =>
         m.recipients.map((r, idx) => ({
@@ -95,6 +113,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
           mailFrom: m.mailFrom,
           receivedAt: m.receivedAt,
           traceHeaders: m.traceHeaders,
+          spoolComplete: Boolean(m.spoolComplete),
           size: m.size,
         })),
       ),
@@ -142,8 +161,12 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       return { result: 'delivered', response: 'found in Maildir after restart' };
     }
     try {
-      const parts = [Buffer.from(formatReturnPath(item.mailFrom) + item.traceHeaders, 'latin1'), body];
-      await deps.maildir.deliver({ mailbox: item.mailbox, tag, parts });
+      if (item.spoolComplete) {
+        await deps.maildir.deliverFile({ mailbox: item.mailbox, tag, file: spool.pathOf(item.messageId), size: body.length });
+      } else {
+        const parts = [Buffer.from(formatReturnPath(item.mailFrom) + item.traceHeaders, 'latin1'), body];
+        await deps.maildir.deliver({ mailbox: item.mailbox, tag, parts });
+      }
       return { result: 'delivered', response: 'Maildir' };
     } catch (err) {
       return { result: 'tempfail', reason: `KGM-DELIVERY-MAILDIR: ${(err as Error).message}` };
@@ -153,8 +176,9 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   async function deliverGroup(items: PendingDelivery[], body: Buffer): Promise<Map<PendingDelivery, RecipientResult>> {
     const results = new Map<PendingDelivery, RecipientResult>();
     const first = items[0]!;
-    const parts = [Buffer.from(first.traceHeaders, 'latin1'), body];
-    const size = parts[0]!.length + body.length;
+    // LMTP and SMTP peers get the trace fields but not Return-Path, which the final delivery adds.
+    const parts = first.spoolComplete ? [withoutReturnPath(body)] : [Buffer.from(first.traceHeaders, 'latin1'), body];
+    const size = parts.reduce((n, p) => n + p.length, 0);
     const byRoute = { lmtp: [] as PendingDelivery[], remote: new Map<string, PendingDelivery[]>() };
     for (const item of items) {
       if (item.route === 'maildir') results.set(item, await deliverLocal(item, body));
@@ -200,18 +224,29 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
 
   async function deliverMessage(messageId: string, items: PendingDelivery[]): Promise<void> {
     let body: Buffer;
+    const inMemory = contents.get(messageId);
+    contents.delete(messageId);
     try {
-      body = await spool.read(messageId);
+      body = inMemory ?? (await spool.read(messageId));
     } catch (err) {
-      // Should not happen: the spool file is removed only after every recipient is done.
-      log.error({ err, queueId: messageId }, 'spool file missing for a queued message');
+      // The spool file is removed once every recipient is done; missing, it was removed after a
+      // commit the crash lost (Maildir), or something else removed it.
+      log.warn({ err, queueId: messageId }, 'spool file missing for a queued message; looking for delivered copies');
       const now = clock.now();
       await Promise.all(
-        items.map((i) => outcomes.submit(outcomeFor(i, { result: 'tempfail', reason: 'spool file unreadable' }, now))),
+        items.map(async (i) => {
+          // After a crash the spool file may be gone with the outcome not yet on disk: the
+          // Maildir copy, found by its tag, settles it.
+          const found = i.route === 'maildir' && (await deps.maildir.hasDelivered({ mailbox: i.mailbox, tag: deliveryTag(i.messageId, i.idx) }));
+          const r: RecipientResult = found ? { result: 'delivered', response: 'found in Maildir' } : { result: 'tempfail', reason: 'spool file unreadable' };
+          return outcomes.submit({ ...outcomeFor(i, r, now), route: i.route });
+        }),
       );
       return;
     }
-    const results = await deliverGroup(items, stripForgedAuthResults(body, deps.hostname));
+    // A complete spool file was cleaned at acceptance and already holds our own results.
+    const content = items[0]!.spoolComplete ? body : stripForgedAuthResults(body, deps.hostname);
+    const results = await deliverGroup(items, content);
     const now = clock.now();
     await Promise.all(
       items.map((item) => {
@@ -226,7 +261,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
           const level = outcome.state === 'bounced' ? 'warn' : 'info';
           log[level]({ event: 'delivery', queueId: messageId, rcpt: item.address, route: item.route, result: outcome.state, attempts: item.attempts + 1, error: outcome.error }, outcome.state);
         }
-        return outcomes.submit(outcome);
+        return outcomes.submit({ ...outcome, route: item.route });
       }),
     );
   }
@@ -282,6 +317,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     if (timer) clearTimeout(timer);
     if (purgeTimer) clearInterval(purgeTimer);
     ready.clear();
+    contents.clear();
     while (active > 0) await new Promise((r) => setTimeout(r, 10));
     await outcomes.idle();
   }

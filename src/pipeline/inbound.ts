@@ -13,7 +13,8 @@ import { newQueueId } from '../core/ids.js';
 import type { DnsResolver } from '../dns/types.js';
 import type { Spool, SpoolFile } from '../delivery/spool.js';
 import { createMessageScanner } from '../message/scanner.js';
-import { formatReceived } from '../message/trace.js';
+import { stripForgedAuthResults } from '../message/forged-authres.js';
+import { formatReceived, formatReturnPath } from '../message/trace.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MxHandlers, SmtpRefusal } from '../smtp/server/mx.js';
@@ -106,22 +107,19 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
   const { config, spool, acceptor, log, metrics, clock } = deps;
   const limits = config.limits;
   const sessions = new Map<string, SessionState>();
-  const perIp = new Map<string, number>();
 
   async function lookupPtr(ip: string): Promise<string | null> {
     const answer = await deps.resolver.reverse(ip);
     return answer.kind === 'records' ? (answer.records[0] ?? null) : null;
   }
 
-  async function onConnect(session: SMTPServerSession): Promise<SmtpRefusal | null> {
+  async function onConnect(session: SMTPServerSession, openFromAddress: number): Promise<SmtpRefusal | null> {
     const ip = session.remoteAddress;
-    const open = (perIp.get(ip) ?? 0) + 1;
     metrics.connections.inc({ listener: 'mx' });
-    if (open > limits.connections_per_ip) {
-      log.warn({ ip, open: open - 1, limit: limits.connections_per_ip }, 'connection refused: too many from this address');
+    if (openFromAddress > limits.connections_per_ip) {
+      log.warn({ ip, open: openFromAddress - 1, limit: limits.connections_per_ip }, 'connection refused: too many from this address');
       return smtpReply('KGM-TOO-MANY-CONNECTIONS');
     }
-    perIp.set(ip, open);
     metrics.connectionsOpen.inc({ listener: 'mx' });
     const ptr = lookupPtr(ip).catch(() => null);
     sessions.set(session.id, { ip, openedAt: clock.now(), ptr, targets: [], spf: null, messages: 0, abortData: null });
@@ -133,9 +131,6 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     if (!state) return;
     sessions.delete(session.id);
     state.abortData?.();
-    const left = (perIp.get(state.ip) ?? 1) - 1;
-    if (left <= 0) perIp.delete(state.ip);
-    else perIp.set(state.ip, left);
     metrics.connectionsOpen.dec({ listener: 'mx' });
     log.info(
       {
@@ -178,7 +173,12 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     return null;
   }
 
-  async function drainInto(stream: Readable, file: SpoolFile, state: SessionState) {
+  /**
+   * Reads DATA to its end. A message up to KEEP_IN_MEMORY stays in memory (written once, whole,
+   * after the checks); a larger one is streamed to its spool file as it arrives. Past a limit the
+   * rest is read and dropped: the reply comes at end of DATA.
+   */
+  async function drain(stream: Readable, id: string, state: SessionState) {
     const scanner = createMessageScanner({
       lineLength: limits.line_length,
       headerBytes: limits.header_bytes,
@@ -186,8 +186,9 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
       rejectBareNewline: limits.bare_newline === 'reject',
     });
     let aborted = false;
-    const kept: Buffer[] = [];
+    let kept: Buffer[] = [];
     let keptBytes = 0;
+    let file: SpoolFile | null = null;
     state.abortData = () => {
       aborted = true;
       stream.destroy();
@@ -195,22 +196,28 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         scanner.push(chunk);
-        // Past a limit the rest is read and dropped: the reply comes at end of DATA.
-        if (scanner.violation === null && !(stream as { sizeExceeded?: boolean }).sizeExceeded) {
-          await file.write(chunk);
-          // Small messages stay in memory for the checks; large ones are read back from the spool.
-          if (keptBytes <= KEEP_IN_MEMORY) {
-            kept.push(chunk);
-            keptBytes += chunk.length;
-          }
+        if (scanner.violation !== null || (stream as { sizeExceeded?: boolean }).sizeExceeded) continue;
+        if (file === null && keptBytes + chunk.length <= KEEP_IN_MEMORY) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+          continue;
         }
+        if (file === null) {
+          file = await spool.create(id);
+          for (const k of kept) await file.write(k);
+          kept = [];
+        }
+        await file.write(chunk);
       }
     } catch (err) {
-      if (!aborted) throw err;
+      if (!aborted) {
+        await file?.abort().catch(() => undefined);
+        throw err;
+      }
     } finally {
       state.abortData = null;
     }
-    return { aborted, summary: scanner.end(), message: keptBytes <= KEEP_IN_MEMORY ? Buffer.concat(kept, keptBytes) : null };
+    return { aborted, summary: scanner.end(), file, message: file === null ? Buffer.concat(kept, keptBytes) : null };
   }
 
   async function onData(stream: Readable, session: SMTPServerSession): Promise<{ ok: string } | SmtpRefusal> {
@@ -221,17 +228,9 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     }
     const startedAt = clock.now();
     const id = newQueueId(startedAt);
-    let file: SpoolFile;
-    try {
-      file = await spool.create(id);
-    } catch (err) {
-      log.error({ err, queueId: id }, 'spool file could not be created');
-      stream.resume();
-      metrics.messages.inc({ result: 'tempfailed' });
-      return smtpReply('KGM-SPOOL-WRITE');
-    }
+    let file: SpoolFile | null = null;
     const fail = async (refusal: SmtpRefusal, result: string, extra: Record<string, unknown>) => {
-      await file.abort().catch(() => undefined);
+      await file?.abort().catch(() => undefined);
       metrics.messages.inc({ result });
       log.info({ event: 'message', queueId: id, session: session.id, ip: state.ip, result, ...extra }, `message ${result}`);
       return refusal;
@@ -239,7 +238,8 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
 
     let scan;
     try {
-      scan = await drainInto(stream, file, state);
+      scan = await drain(stream, id, state);
+      file = scan.file;
     } catch (err) {
       return fail(smtpReply('KGM-SPOOL-WRITE'), 'tempfailed', { err });
     }
@@ -256,7 +256,7 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     const recipients = state.targets;
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const cipher = (session as { tlsOptions?: { name?: string; version?: string } }).tlsOptions;
-    const traceHeaders = formatReceived({
+    const received = formatReceived({
       helo: session.hostNameAppearsAs || '',
       ptr,
       clientIp: state.ip,
@@ -269,15 +269,31 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     });
     const helo = session.hostNameAppearsAs || '';
     let verdict: AuthenticationVerdict;
+    let content: Buffer;
     try {
-      const committed = file.commit();
-      committed.catch(() => undefined);
-      const message: Buffer = scan.message !== null ? scan.message : await committed.then(() => spool.read(id));
+      // A streamed file is fsynced while the checks run.
+      const streamed = file?.commit() ?? null;
+      streamed?.catch(() => undefined);
+      const message: Buffer = scan.message ?? (await streamed!.then(() => spool.read(id)));
       verdict = await authenticateMessage(
         { message, ip: state.ip, helo, mailFrom, authservId: config.hostname, now: Math.floor(startedAt / 1000), spf: state.spf ?? undefined },
         deps.resolver,
       );
-      await committed;
+      // RFC 8601 5: our Authentication-Results goes on top of our Received field.
+      const traceHeaders = verdict.authenticationResults + received;
+      if (scan.message) {
+        // Written once, as it will be delivered: Maildir delivery then only links it.
+        content = Buffer.concat([
+          Buffer.from(formatReturnPath(mailFrom) + traceHeaders, 'latin1'),
+          stripForgedAuthResults(scan.message, config.hostname),
+        ]);
+        file = await spool.create(id);
+        await file.write(content);
+        await file.commit();
+      } else {
+        await streamed;
+        content = message;
+      }
       await acceptor.accept({
         id,
         receivedAt: startedAt,
@@ -285,10 +301,11 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         size: scan.summary.bytes,
         clientIp: state.ip,
         helo,
-        // RFC 8601 5: our Authentication-Results goes on top of our Received field.
-        traceHeaders: verdict.authenticationResults + traceHeaders,
+        traceHeaders,
+        spoolComplete: scan.message !== null,
         recipients,
         verdict: verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, session.envelope.rcptTo.map((r) => r.address), verdict, 'deliver'),
+        content,
       });
     } catch (err) {
       return fail(smtpReply('KGM-SPOOL-WRITE'), 'tempfailed', { err });

@@ -1,7 +1,7 @@
 /**
  * The Store over Kysely: one set of queries for SQLite and PostgreSQL.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -24,7 +24,9 @@ const PENDING: RecipientState[] = ['queued', 'deferred'];
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function createKyselyStore(db: Kysely<Database>): Store {
+export type Dialect = 'sqlite' | 'postgres';
+
+export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqlite'): Store {
   async function migrate(): Promise<void> {
     const migrator = new Migrator({ db, provider: migrationProvider });
     const { error, results } = await migrator.migrateToLatest();
@@ -48,6 +50,7 @@ export function createKyselyStore(db: Kysely<Database>): Store {
             client_ip: m.clientIp,
             helo: m.helo,
             trace_headers: m.traceHeaders,
+            spool_complete: m.spoolComplete ? 1 : 0,
             done_at: null,
           })),
         )
@@ -144,6 +147,7 @@ export function createKyselyStore(db: Kysely<Database>): Store {
         'm.mail_from',
         'm.received_at',
         'm.trace_headers',
+        'm.spool_complete',
         'm.size',
       ])
       .where('r.state', 'in', PENDING)
@@ -163,6 +167,7 @@ export function createKyselyStore(db: Kysely<Database>): Store {
       mailFrom: r.mail_from,
       receivedAt: num(r.received_at),
       traceHeaders: r.trace_headers,
+      spoolComplete: num(r.spool_complete) === 1,
       size: num(r.size),
     }));
   }
@@ -176,9 +181,33 @@ export function createKyselyStore(db: Kysely<Database>): Store {
     return row?.next == null ? null : num(row.next);
   }
 
-  async function recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<string[]> {
+  /**
+   * Runs a transaction whose commit need not reach the disk at once: SQLite skips the WAL fsync
+   * (synchronous=NORMAL for this one commit; the database stays consistent, and the next FULL
+   * commit makes it durable), PostgreSQL skips the wait for the WAL flush.
+   */
+  async function relaxedTransaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (dialect === 'postgres') {
+      return db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+        return work(trx);
+      });
+    }
+    // One connection for the three steps, so no other commit runs while durability is relaxed.
+    return db.connection().execute(async (conn) => {
+      await sql`PRAGMA synchronous = NORMAL`.execute(conn);
+      try {
+        return await conn.transaction().execute(work);
+      } finally {
+        await sql`PRAGMA synchronous = FULL`.execute(conn);
+      }
+    });
+  }
+
+  async function recordOutcomes(outcomes: readonly DeliveryOutcome[], options: { durable?: boolean } = {}): Promise<string[]> {
     if (outcomes.length === 0) return [];
-    return db.transaction().execute(async (trx) => {
+    const run = options.durable === false ? relaxedTransaction : <T>(w: (trx: Kysely<Database>) => Promise<T>) => db.transaction().execute(w);
+    return run(async (trx) => {
       for (const o of outcomes) {
         await trx
           .updateTable('recipients')

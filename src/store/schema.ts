@@ -9,6 +9,8 @@ export interface MessagesTable {
   client_ip: string;
   helo: string;
   trace_headers: string;
+  /** 1 when the spool file already holds the message as delivered (trace fields included). */
+  spool_complete: Generated<number>;
   /** Set when every recipient reached delivered or bounced. */
   done_at: number | null;
 }

@@ -31,9 +31,16 @@ export interface NewMessage {
   helo: string;
   /** Header fields Kagami prepends at delivery (Return-Path is added per delivery, not here). */
   traceHeaders: string;
+  /**
+   * The spool file is already the message as delivered: Return-Path and `traceHeaders` on top.
+   * Maildir delivery then hard-links it instead of writing a copy.
+   */
+  spoolComplete?: boolean;
   recipients: NewRecipient[];
   /** The authentication verdict, committed with the queue row. */
   verdict?: VerdictRow;
+  /** The message bytes when they are still in memory: handed to the worker, never stored. */
+  content?: Buffer;
 }
 
 /** What was checked and decided for one message (or refused attempt). */
@@ -81,6 +88,8 @@ export interface PendingDelivery {
   mailFrom: string;
   receivedAt: number;
   traceHeaders: string;
+  /** See NewMessage.spoolComplete. */
+  spoolComplete: boolean;
   size: number;
 }
 
@@ -127,8 +136,12 @@ export interface Store {
   dueDeliveries(now: number, limit: number): Promise<PendingDelivery[]>;
   /** Earliest next attempt (ms) among queued and deferred recipients, or null. */
   nextAttemptAt(): Promise<number | null>;
-  /** Records outcomes in one transaction; returns the ids of messages that now have no pending recipient. */
-  recordOutcomes(outcomes: readonly DeliveryOutcome[]): Promise<string[]>;
+  /**
+   * Records outcomes in one transaction; returns the ids of messages that now have no pending
+   * recipient. `durable: false` lets the commit skip its fsync: for outcomes that a lost commit
+   * cannot turn into a second delivery (Maildir deliveries are found again by their tag).
+   */
+  recordOutcomes(outcomes: readonly DeliveryOutcome[], options?: { durable?: boolean }): Promise<string[]>;
   /** Messages and their recipients, oldest first. */
   listQueue(): Promise<QueueEntry[]>;
   /** Deletes messages all of whose recipients reached delivered or bounced before `before` (ms); returns their ids. */

@@ -25,7 +25,17 @@ export interface VerifyArcOptions {
 }
 
 /** Validates the ARC chain of a message. Never throws for protocol outcomes. */
+/** Whether the header section has any ARC-* field; most mail has none, and then nothing is parsed. */
+function hasArcFields(message: Buffer): boolean {
+  const end = message.indexOf('\r\n\r\n');
+  const head = message.toString('latin1', 0, end < 0 ? message.length : end);
+  return /(^|\n)arc-/i.test(head);
+}
+
 export async function verifyArc(message: Buffer, resolver: DnsResolver, options: VerifyArcOptions = {}): Promise<ArcResult> {
+  // Without ARC-* fields the chain is empty (RFC 8617 5.2 step 1); mailauth's parser would
+  // still read the whole message, which costs more than all of DKIM on a 10 KB message.
+  if (!hasArcFields(message)) return { result: 'none', reason: 'no ARC header fields' };
   const dns = toMailauthResolver(resolver);
   const verifier = new ArcOnlyVerifier({
     resolver: dns,

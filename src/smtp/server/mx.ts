@@ -16,7 +16,8 @@ export interface SmtpRefusal {
 }
 
 export interface MxHandlers {
-  onConnect(session: SMTPServerSession): Promise<SmtpRefusal | null>;
+  /** `openFromAddress` counts the client's open connections, this one included. */
+  onConnect(session: SMTPServerSession, openFromAddress: number): Promise<SmtpRefusal | null>;
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpRefusal | null>;
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpRefusal | null>;
   /** Consumes the whole stream; resolves to the 250 text or a refusal. */
@@ -65,7 +66,13 @@ export function createMxListener(opts: {
       closeTimeout: 30_000,
       logger: false,
       onConnect(session, cb) {
-        handlers.onConnect(session).then((r) => cb(r ? toError(r) : undefined), cb);
+        // Counted from the server's own set, which drops a connection the moment its socket
+        // closes; a count kept in onClose lags by a turn and refuses clients that reconnect fast.
+        let open = 0;
+        for (const c of server.connections) {
+          if ((c as unknown as { remoteAddress: string }).remoteAddress === session.remoteAddress) open++;
+        }
+        handlers.onConnect(session, open).then((r) => cb(r ? toError(r) : undefined), cb);
       },
       onMailFrom(address, session, cb) {
         handlers.onMailFrom(address, session).then((r) => cb(r ? toError(r) : undefined), cb);

@@ -86,6 +86,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_spool_complete': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('messages').addColumn('spool_complete', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
