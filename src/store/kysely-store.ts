@@ -24,9 +24,25 @@ const PENDING: RecipientState[] = ['queued', 'deferred'];
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export type Dialect = 'sqlite' | 'postgres';
+export interface KyselyStoreOptions {
+  dialect: 'sqlite' | 'postgres';
+  /**
+   * Makes commits so far durable. SQLite commits with synchronous=NORMAL (no fsync on the event
+   * loop's thread) and this fsyncs the WAL file from the thread pool; PostgreSQL commits are
+   * durable on their own and need none.
+   */
+  flushLog?: () => Promise<void>;
+}
 
-export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqlite'): Store {
+export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOptions = { dialect: 'sqlite' }): Store {
+  const dialect = options.dialect;
+
+  /** A transaction whose commit is on disk when the promise resolves. */
+  async function durableTransaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    const result = await db.transaction().execute(work);
+    await options.flushLog?.();
+    return result;
+  }
   async function migrate(): Promise<void> {
     const migrator = new Migrator({ db, provider: migrationProvider });
     const { error, results } = await migrator.migrateToLatest();
@@ -38,7 +54,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
 
   async function enqueue(messages: readonly NewMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await db.transaction().execute(async (trx) => {
+    await durableTransaction(async (trx) => {
       await trx
         .insertInto('messages')
         .values(
@@ -103,7 +119,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
 
   async function recordVerdicts(rows: readonly VerdictRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await db.transaction().execute((trx) => insertVerdicts(trx, rows));
+    await durableTransaction((trx) => insertVerdicts(trx, rows));
   }
 
   async function listVerdicts(filter: VerdictFilter = {}): Promise<VerdictRow[]> {
@@ -181,11 +197,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
     return row?.next == null ? null : num(row.next);
   }
 
-  /**
-   * Runs a transaction whose commit need not reach the disk at once: SQLite skips the WAL fsync
-   * (synchronous=NORMAL for this one commit; the database stays consistent, and the next FULL
-   * commit makes it durable), PostgreSQL skips the wait for the WAL flush.
-   */
+  /** A transaction whose commit may stay in memory until a later durable commit or checkpoint. */
   async function relaxedTransaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     if (dialect === 'postgres') {
       return db.transaction().execute(async (trx) => {
@@ -193,20 +205,12 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
         return work(trx);
       });
     }
-    // One connection for the three steps, so no other commit runs while durability is relaxed.
-    return db.connection().execute(async (conn) => {
-      await sql`PRAGMA synchronous = NORMAL`.execute(conn);
-      try {
-        return await conn.transaction().execute(work);
-      } finally {
-        await sql`PRAGMA synchronous = FULL`.execute(conn);
-      }
-    });
+    return db.transaction().execute(work);
   }
 
-  async function recordOutcomes(outcomes: readonly DeliveryOutcome[], options: { durable?: boolean } = {}): Promise<string[]> {
+  async function recordOutcomes(outcomes: readonly DeliveryOutcome[], commit: { durable?: boolean } = {}): Promise<string[]> {
     if (outcomes.length === 0) return [];
-    const run = options.durable === false ? relaxedTransaction : <T>(w: (trx: Kysely<Database>) => Promise<T>) => db.transaction().execute(w);
+    const run = commit.durable === false ? relaxedTransaction : durableTransaction;
     return run(async (trx) => {
       for (const o of outcomes) {
         await trx
@@ -284,7 +288,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
   }
 
   async function addDkimKey(key: Omit<DkimKeyEntry, 'state'>): Promise<DkimKeyEntry> {
-    return db.transaction().execute(async (trx) => {
+    return durableTransaction(async (trx) => {
       const active = await trx
         .selectFrom('dkim_keys')
         .select('selector')
@@ -319,11 +323,13 @@ export function createKyselyStore(db: Kysely<Database>, dialect: Dialect = 'sqli
   }
 
   async function setSetting(key: string, value: string): Promise<void> {
-    await db
-      .insertInto('settings')
-      .values({ key, value })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-      .execute();
+    await durableTransaction((trx) =>
+      trx
+        .insertInto('settings')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute(),
+    );
   }
 
   async function close(): Promise<void> {
