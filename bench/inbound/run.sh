@@ -12,7 +12,8 @@
 # -p -m -i -k ...), except -o: the results go to $BENCH_OUT (default bench/out/inbound-DATE,
 # git-ignored), where Kagami's own log (kagami.log) is copied too.
 # env: KAGAMI_PORT (default 25260), KAGAMI_CONFIG (a TOML file passed as --config, e.g. to change
-#      limits), PERF_ANCHORS (harness directory), BENCH_OUT.
+#      [limits]), KAGAMI_NODE_ARGS (node flags, e.g. "--cpu-prof --cpu-prof-dir=DIR"),
+#      PERF_ANCHORS (harness directory), BENCH_OUT.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -66,10 +67,10 @@ trap finish EXIT; trap 'exit 130' INT TERM
 CFG=(); [ -n "${KAGAMI_CONFIG:-}" ] && CFG=(--config "$(cd "$(dirname "$KAGAMI_CONFIG")" && pwd)/$(basename "$KAGAMI_CONFIG")")
 # exec: the harness stops the target by the PID it started (TERM, then KILL after 5 s);
 # with exec that PID is node itself, so Kagami gets the TERM and stops gracefully.
-CMD="exec $NODE $ROOT/bin/kagami.js serve ${CFG[*]} --smtp-port $PORT --http-port 0 --domain $DOMAIN --dns 127.0.0.1:53 --data $DATA --log-level warn >> $KLOG 2>&1"
+CMD="exec $NODE ${KAGAMI_NODE_ARGS:-} $ROOT/bin/kagami.js serve ${CFG[*]} --smtp-port $PORT --http-port 0 --domain $DOMAIN --dns 127.0.0.1:53 --data $DATA --log-level warn >> $KLOG 2>&1"
 
 echo "bench/inbound: harness $PA, Kagami on 127.0.0.1:$PORT, data $DATA, results $OUT" >&2
-echo "bench/inbound: node $("$NODE" --version) ($NODE), kagami $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted src changes')" >&2
+echo "bench/inbound: node $("$NODE" --version) ($NODE), kagami $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted src changes'), dist built $(date -r "$ROOT/dist/main.js" '+%F %T')" >&2
 # Run from $OUT: the harness's default work paths are relative to the cwd.
 cd "$OUT"
 "$PA/run.sh" -o "$OUT" \
