@@ -5,11 +5,12 @@
  * Kagami's DnsResolver port, so the run goes through the same adapter (src/auth/arc/resolver.ts)
  * as production.
  *
- *   cd /work/shared/tools/auth-anchors && NODE_OPTIONS="--import $KAGAMI/node_modules/tsx/dist/esm/index.mjs" \
- *     node arc-suite.cjs --target $KAGAMI/bench/auth/arc-target.ts
+ *   bash bench/auth/run.sh    (or: node arc-suite.cjs --target bench/auth/arc-target.ts)
  */
-import { verifyArc } from '../../src/auth/arc/verify.js';
 import type { DnsAnswer, DnsResolver, RecordData, RecordType } from '../../src/dns/types.js';
+import { loadSource } from './load-source.ts';
+
+const { verifyArc } = await loadSource<typeof import('../../src/auth/arc/verify.js')>('auth/arc/verify');
 
 export const name = 'Kagami verifyArc (mailauth strict underneath)';
 

@@ -5,31 +5,16 @@
  *   node dkim-bench.cjs   --target /work/main/bench/auth/dkim-target.ts
  *   node dkim-vectors.cjs --target /work/main/bench/auth/dkim-target.ts
  *
- * The harness loads this file with Node's own type stripping, which does not map the `.js`
- * specifiers of our sources to their `.ts` files; a resolve hook does that for files under src/,
- * so the code measured is our source with its types erased, as tsc would emit it (a loader such
- * as tsx would add its own helpers to every closure and distort a microbenchmark).
+ * Our sources are loaded through load-source.ts (Node's own type stripping).
  * The harness resolver behaves like node:dns (`TXT` as string[][], errors with `.code`); it is
  * wrapped into our DnsResolver port, one port per resolver function so the key cache lives as
  * long as the harness keeps its resolver.
  */
-import { registerHooks } from 'node:module';
 import type { DnsAnswer, DnsResolver, RecordData, RecordType } from '../../src/dns/types.js';
-
-const SRC = new URL('../../src/', import.meta.url).href;
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context);
-    } catch (err) {
-      if (!specifier.endsWith('.js') || !context.parentURL?.startsWith(SRC)) throw err;
-      return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
-    }
-  },
-});
+import { loadSource } from './load-source.ts';
 
 type VerifyModule = typeof import('../../src/auth/dkim/verify.js');
-const { verifyDkim } = (await import(new URL('../../src/auth/dkim/verify.ts', import.meta.url).href)) as VerifyModule;
+const { verifyDkim } = await loadSource<VerifyModule>('auth/dkim/verify');
 
 type NodeDnsResolve = (name: string, type: string) => Promise<string[][]>;
 

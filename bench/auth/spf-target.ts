@@ -5,18 +5,17 @@
  *   node spf-suite.cjs --target /work/main/bench/auth/spf-target.ts
  *   AA_SPF_TARGETS="$PWD/targets/mailauth-spf.cjs /work/main/bench/auth/spf-target.ts" ./run-all.sh
  *
- * The harness loads this file with Node's own type stripping, which does not map the `.js`
- * specifiers of our sources to `.ts`; tsx's `tsImport` loads them instead (no build step).
+ * Our sources are loaded through load-source.ts (Node's own type stripping).
  * The harness resolver behaves like node:dns (TXT as string[][], MX as {exchange, priority},
  * errors with `.code`); it is wrapped into our DnsResolver port once per resolver function.
  * Each call is one verifySpf() on the MAIL FROM identity (HELO when MAIL FROM is empty), as the
  * suite asks: the separate HELO check of RFC 7208 2.3 is off so one call is one check.
  */
-import { tsImport } from 'tsx/esm/api';
 import type { DnsAnswer, DnsResolver, MxRecord, RecordData, RecordType } from '../../src/dns/types.js';
+import { loadSource } from './load-source.ts';
 
 type VerifyModule = typeof import('../../src/auth/spf/verify.js');
-const { verifySpf } = (await tsImport('../../src/auth/spf/verify.ts', import.meta.url)) as VerifyModule;
+const { verifySpf } = await loadSource<VerifyModule>('auth/spf/verify');
 
 type NodeDnsResolve = (name: string, type: string) => Promise<unknown[]>;
 
