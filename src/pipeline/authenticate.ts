@@ -12,6 +12,7 @@ import { splitMessage } from '../message/headers.js';
 import type { DkimResult } from '../auth/dkim/types.js';
 import { verifyDkim } from '../auth/dkim/verify.js';
 import type { DmarcEvaluation } from '../auth/dmarc/types.js';
+import { blankEvaluationFacts } from '../auth/dmarc/evaluate.js';
 import { verifyDmarc } from '../auth/dmarc/verify.js';
 import { verifySpf, type SpfVerification } from '../auth/spf/verify.js';
 import type { DnsResolver } from '../dns/types.js';
@@ -104,7 +105,7 @@ export async function authenticateMessage(input: AuthenticationInput, resolver: 
   const dmarc = await deadline(
     verifyDmarc({ fromHeaders: headerFrom, spf: spfForDmarc, dkim: dkim.map((d) => ({ result: d.result, domain: d.domain, selector: d.selector })) }, resolver),
     budget,
-    () => ({ ...dmarcTimeout(), fromDomain: null }) as DmarcEvaluation,
+    (): DmarcEvaluation => ({ ...blankEvaluationFacts(null, null), result: 'temperror', appliedPolicy: null, reason: 'DMARC did not finish in time (DNS too slow)' }),
   );
   const dkimVerdicts = dkim.map((d) => ({
     result: d.result,
@@ -120,26 +121,6 @@ export async function authenticateMessage(input: AuthenticationInput, resolver: 
     results: authResultEntries(spf, dkim, arc, dmarc),
   });
   return { spf, dkim: dkimVerdicts, arc, dmarc, headerFrom, authenticationResults };
-}
-
-function dmarcTimeout(): Omit<DmarcEvaluation, 'fromDomain'> {
-  return {
-    result: 'temperror',
-    appliedPolicy: null,
-    fromError: null,
-    policyDomain: null,
-    organizationalDomain: null,
-    record: null,
-    policyTag: null,
-    policy: null,
-    testing: false,
-    mode: null,
-    alignment: { spf: false, dkim: false },
-    alignedDkim: null,
-    reason: 'DMARC did not finish in time (DNS too slow)',
-    warnings: [],
-    trace: [],
-  };
 }
 
 /** Header fields are ASCII (RFC 5322 2.2): reasons written into one lose anything else. */

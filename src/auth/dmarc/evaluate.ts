@@ -12,10 +12,12 @@ import type {
   AlignmentMode,
   DmarcDiscovered,
   DmarcDkimInput,
+  DmarcDnsQuery,
   DmarcEvaluation,
   DmarcInput,
   DmarcPolicy,
   DmarcRecord,
+  FromDomainError,
   PolicyDiscovery,
   PolicyTag,
 } from './types.js';
@@ -59,13 +61,11 @@ export function isAtOrBelow(domain: string, ancestor: string): boolean {
   return domain === ancestor || domain.endsWith(`.${ancestor}`);
 }
 
-/** Judges the facts against the discovered policy. Never throws. */
-export function evaluateDmarc(input: DmarcInput, discovered: DmarcDiscovered): DmarcEvaluation {
-  const policy = discovered.policy;
-  const from = lower(input.fromDomain);
-  const base = {
-    fromDomain: from,
-    fromError: null,
+/** The facts of an evaluation that found no policy: the start of every outcome. */
+export function blankEvaluationFacts(fromDomain: string | null, fromError: FromDomainError | null) {
+  return {
+    fromDomain,
+    fromError,
     policyDomain: null,
     organizationalDomain: null,
     record: null,
@@ -75,6 +75,17 @@ export function evaluateDmarc(input: DmarcInput, discovered: DmarcDiscovered): D
     mode: null,
     alignment: { spf: false, dkim: false },
     alignedDkim: null,
+    warnings: [] as string[],
+    trace: [] as DmarcDnsQuery[],
+  };
+}
+
+/** Judges the facts against the discovered policy. Never throws. */
+export function evaluateDmarc(input: DmarcInput, discovered: DmarcDiscovered): DmarcEvaluation {
+  const policy = discovered.policy;
+  const from = lower(input.fromDomain);
+  const base = {
+    ...blankEvaluationFacts(from, null),
     warnings: policy.warnings,
     trace: [...policy.trace, ...Object.values(discovered.organizationalDomains).flatMap((o) => o.trace)],
   };

@@ -5,7 +5,7 @@
  */
 import type { DnsResolver } from '../../dns/types.js';
 import { createDmarcDnsSession, discoverPolicy, findOrganizationalDomain } from './discover.js';
-import { evaluateDmarc, organizationalDomainsNeeded } from './evaluate.js';
+import { blankEvaluationFacts, evaluateDmarc, organizationalDomainsNeeded } from './evaluate.js';
 import { extractFromDomain } from './from.js';
 import type {
   DmarcDkimInput,
@@ -69,20 +69,4 @@ function fromFailure(error: FromDomainError): DmarcEvaluation {
   return { ...empty(null, error), result: 'permerror', appliedPolicy: null, reason };
 }
 
-function empty(fromDomain: string | null, fromError: FromDomainError | null) {
-  return {
-    fromDomain,
-    fromError,
-    policyDomain: null,
-    organizationalDomain: null,
-    record: null,
-    policyTag: null,
-    policy: null,
-    testing: false,
-    mode: null,
-    alignment: { spf: false, dkim: false },
-    alignedDkim: null,
-    warnings: [],
-    trace: [],
-  };
-}
+const empty = blankEvaluationFacts;
