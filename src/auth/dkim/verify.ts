@@ -19,14 +19,18 @@ export interface DkimVerifyOptions {
   now?: () => number;
   /** Signatures evaluated per message; later ones get `policy` (RFC 6376 6.1, 8.4). Default 10. */
   maxSignatures?: number;
-  /** Clock difference tolerated for a `t=` in the future, in seconds (RFC 6376 3.5). Default 300. */
+  /**
+   * Clock difference tolerated for a `t=` in the future, in seconds (RFC 6376 3.5: verifiers MAY
+   * ignore such signatures). Default one day: senders' clocks drift by hours (mailauth and dkimpy
+   * do not check at all), while a signature dated days ahead is bogus.
+   */
   clockSkewSeconds?: number;
   /** Where keys are cached. Default: one cache per resolver object (`keyCacheFor`). */
   keyCache?: DkimKeyCache;
 }
 
 export const DEFAULT_MAX_SIGNATURES = 10;
-export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+export const DEFAULT_CLOCK_SKEW_SECONDS = 86_400;
 
 const DKIM_SIGNATURE = 'dkim-signature';
 
