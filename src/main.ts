@@ -12,6 +12,7 @@ import { withCache } from './dns/cache.js';
 import { parseDnsServer, systemDnsServers } from './dns/servers.js';
 import { createStubResolver } from './dns/stub.js';
 import type { DnsResolver } from './dns/types.js';
+import type { LocalPolicy } from './policy/types.js';
 import { createDirHandleSync, createDirSyncer } from './delivery/fsync.js';
 import { createMaildirDelivery } from './delivery/maildir.js';
 import { openSpool } from './delivery/spool.js';
@@ -61,6 +62,20 @@ export async function resolveDomains(config: Readonly<KagamiConfig>, store: Stor
   const saved = await store.getSetting(DOMAINS_SETTING);
   if (saved) return JSON.parse(saved) as string[];
   return [DEFAULT_DOMAIN];
+}
+
+/** The [policy] section as the policy module takes it. */
+export function localPolicyFrom(config: Readonly<KagamiConfig>): LocalPolicy {
+  const p = config.policy;
+  return {
+    enforce: p.enforce,
+    onTemperror: p.on_temperror,
+    trustedArcSealers: p.trusted_arc_sealers,
+    trustedForwarders: p.trusted_forwarders,
+    mailingLists: p.mailing_lists,
+    exceptions: p.exceptions,
+    shadow: { quarantineAsReject: p.shadow.quarantine_as_reject, ignoreTesting: p.shadow.ignore_testing, enforceNone: p.shadow.enforce_none },
+  };
 }
 
 export function buildResolver(config: Readonly<KagamiConfig>): DnsResolver & { close(): void } {
@@ -132,6 +147,8 @@ export async function startServer(
   const localUsers = new Set(config.delivery.local_users.map((u) => u.toLowerCase()));
   const handlers = createInboundHandlers({
     config,
+    store,
+    localPolicy: localPolicyFrom(config),
     spool,
     acceptor,
     resolver,

@@ -77,6 +77,39 @@ export const configSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     delivery: deliverySchema.default(deliverySchema.parse({})),
     aliases: z.record(z.string(), z.array(z.string().min(3)).min(1)).default({}).describe('Address (lowercase) → local users or outside addresses.'),
+    policy: z
+      .object({
+        enforce: z
+          .union([z.boolean(), z.literal('shadow')])
+          .default(true)
+          .describe('true: act on the sender\'s DMARC policy; false: only record verdicts; "shadow": record what would have been done.'),
+        on_temperror: z
+          .enum(['tempfail', 'deliver'])
+          .default('tempfail')
+          .describe('DNS trouble during DMARC: "tempfail" answers 451 4.7.5 so the sender retries (never a pass), "deliver" accepts the message.'),
+        trusted_arc_sealers: z.array(domainName).default([]).describe('ARC sealers (AS d= domains) whose passing chain vouches for forwarded mail (override: trusted_forwarder).'),
+        trusted_forwarders: z.array(z.string().min(1)).default([]).describe('Forwarders trusted not to spoof: IPs, CIDRs, or host names matched against the PTR name (override: trusted_forwarder).'),
+        mailing_lists: z.array(z.string().min(1)).default([]).describe('Mailing lists accepted despite a DMARC fail: List-Id values or their domains (override: mailing_list).'),
+        exceptions: z.array(domainName).default([]).describe('Author domains whose DMARC failures are always delivered (override: local_policy).'),
+        shadow: z
+          .object({
+            quarantine_as_reject: z.boolean().default(true).describe('Shadow policy: quarantine becomes reject.'),
+            ignore_testing: z.boolean().default(true).describe('Shadow policy: t=y is treated as t=n.'),
+            enforce_none: z.boolean().default(true).describe('Shadow policy: p=none is treated as quarantine.'),
+          })
+          .strict()
+          .default({ quarantine_as_reject: true, ignore_testing: true, enforce_none: true }),
+      })
+      .strict()
+      .default({
+        enforce: true,
+        on_temperror: 'tempfail',
+        trusted_arc_sealers: [],
+        trusted_forwarders: [],
+        mailing_lists: [],
+        exceptions: [],
+        shadow: { quarantine_as_reject: true, ignore_testing: true, enforce_none: true },
+      }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (`--log-level`); logs are JSON lines on stdout.') })
       .strict()

@@ -110,6 +110,27 @@ const entries = [
     action: 'The sending software must be fixed; set limits.bare_newline = "accept" to keep such bytes inside the message.',
   },
   {
+    code: 'KGM-DMARC-REJECT',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.7.1', text: 'DMARC policy rejects this message' },
+    message: "The message failed DMARC and its domain's policy is reject.",
+    action: 'If the mail is legitimate, the sending domain must align SPF or DKIM; a trusted forwarder or list goes in [policy] (see `kagami log --action reject`).',
+  },
+  {
+    code: 'KGM-DMARC-TEMPFAIL',
+    temporary: true,
+    smtp: { code: 451, enhanced: '4.4.3', text: 'DNS temporary failure during the DMARC check, try again later' },
+    message: 'DMARC could not be evaluated because of a DNS temporary failure.',
+    action: 'Nothing for the sender (it retries); check the DNS servers given with --dns if this persists.',
+  },
+  {
+    code: 'KGM-FROM-INVALID',
+    temporary: false,
+    smtp: { code: 550, enhanced: '5.7.1', text: 'the message must have exactly one From address' },
+    message: 'The message has no From header field, several, or one naming several domains (RFC 5322 3.6).',
+    action: 'The sending software must write exactly one From mailbox.',
+  },
+  {
     code: 'KGM-SPOOL-WRITE',
     temporary: true,
     smtp: { code: 451, enhanced: '4.3.0', text: 'local error in processing, try again later' },
@@ -177,6 +198,24 @@ const entries = [
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',
     action: 'Check arc signing key and selector; a chain that already failed is passed on unsealed, as RFC 8617 5.1 says.',
+  },
+  {
+    code: 'KGM-QUARANTINE-UNKNOWN',
+    temporary: false,
+    message: 'No quarantined message has this id.',
+    action: 'Take the id ("<queue id>.<recipient index>") from `kagami quarantine list --all`, with the same --data.',
+  },
+  {
+    code: 'KGM-QUARANTINE-NOT-HELD',
+    temporary: false,
+    message: 'The quarantined message was already released or deleted.',
+    action: 'Nothing to do; `kagami quarantine show ID` says when and where it went.',
+  },
+  {
+    code: 'KGM-QUARANTINE-FILE-MISSING',
+    temporary: false,
+    message: "The quarantined message is not in the mailbox's Junk folder.",
+    action: 'If `kagami queue` still lists it, wait for its delivery and try again; otherwise the mailbox owner moved or removed it (look under DATA/mail/<mailbox>/), and `kagami quarantine delete ID` clears the entry.',
   },
 ] as const satisfies readonly ErrorEntry[];
 

@@ -44,6 +44,13 @@ export interface WorkerDeps {
 
 const key = (d: { messageId: string; idx: number }) => `${d.messageId}:${d.idx}`;
 
+/** A folder over LMTP is a +detail (Dovecot's lmtp_save_to_detail_mailbox): alice+Junk@example.com. */
+function lmtpAddress(item: PendingDelivery): string {
+  if (!item.folder) return item.mailbox;
+  const at = item.mailbox.lastIndexOf('@');
+  return `${item.mailbox.slice(0, at)}+${item.folder}${item.mailbox.slice(at)}`;
+}
+
 /** A complete spool file starts with our Return-Path line; a relay or LMTP server must not get it. */
 function withoutReturnPath(message: Buffer): Buffer {
   if (message.subarray(0, 12).toString('latin1') !== 'Return-Path:') return message;
@@ -109,6 +116,7 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
           address: r.address,
           route: r.route,
           mailbox: r.mailbox,
+          ...(r.folder ? { folder: r.folder } : {}),
           attempts: 0,
           mailFrom: m.mailFrom,
           receivedAt: m.receivedAt,
@@ -156,16 +164,17 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   async function deliverLocal(item: PendingDelivery, body: Buffer): Promise<RecipientResult> {
     const tag = deliveryTag(item.messageId, item.idx);
     const k = key(item);
-    if ((recovered.has(k) || item.attempts > 0) && (await deps.maildir.hasDelivered({ mailbox: item.mailbox, tag }))) {
+    const folder = item.folder ? { folder: item.folder } : {};
+    if ((recovered.has(k) || item.attempts > 0) && (await deps.maildir.hasDelivered({ mailbox: item.mailbox, tag, ...folder }))) {
       log.info({ queueId: item.messageId, rcpt: item.address, mailbox: item.mailbox }, 'already in the Maildir; not delivered again');
       return { result: 'delivered', response: 'found in Maildir after restart' };
     }
     try {
       if (item.spoolComplete) {
-        await deps.maildir.deliverFile({ mailbox: item.mailbox, tag, file: spool.pathOf(item.messageId), size: body.length });
+        await deps.maildir.deliverFile({ mailbox: item.mailbox, tag, ...folder, file: spool.pathOf(item.messageId), size: body.length });
       } else {
         const parts = [Buffer.from(formatReturnPath(item.mailFrom) + item.traceHeaders, 'latin1'), body];
-        await deps.maildir.deliver({ mailbox: item.mailbox, tag, parts });
+        await deps.maildir.deliver({ mailbox: item.mailbox, tag, ...folder, parts });
       }
       return { result: 'delivered', response: 'Maildir' };
     } catch (err) {
@@ -197,14 +206,14 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         lmtp: true,
         name: deps.hostname,
         from: first.mailFrom,
-        to: byRoute.lmtp.map((i) => i.mailbox),
+        to: byRoute.lmtp.map(lmtpAddress),
         parts,
         size,
         opportunisticTls: false,
         timeoutMs: config.timeout * 1000,
       });
       for (const item of byRoute.lmtp) {
-        const res = r.get(item.mailbox) ?? { result: 'tempfail', reason: 'no LMTP reply' };
+        const res = r.get(lmtpAddress(item)) ?? { result: 'tempfail', reason: 'no LMTP reply' };
         results.set(item, res.result === 'delivered' ? res : { ...res, reason: `KGM-DELIVERY-LMTP: ${res.reason}` });
       }
     }
@@ -237,7 +246,9 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         items.map(async (i) => {
           // After a crash the spool file may be gone with the outcome not yet on disk: the
           // Maildir copy, found by its tag, settles it.
-          const found = i.route === 'maildir' && (await deps.maildir.hasDelivered({ mailbox: i.mailbox, tag: deliveryTag(i.messageId, i.idx) }));
+          const found =
+            i.route === 'maildir' &&
+            (await deps.maildir.hasDelivered({ mailbox: i.mailbox, tag: deliveryTag(i.messageId, i.idx), ...(i.folder ? { folder: i.folder } : {}) }));
           const r: RecipientResult = found ? { result: 'delivered', response: 'found in Maildir' } : { result: 'tempfail', reason: 'spool file unreadable' };
           return outcomes.submit({ ...outcomeFor(i, r, now), route: i.route });
         }),

@@ -54,6 +54,9 @@ export interface AuthenticationVerdict {
   dmarc: DmarcEvaluation;
   /** The value of every From field (normally one). */
   headerFrom: string[];
+  /** List-Id (RFC 2919) and Subject, for local policy and the quarantine index. */
+  listId: string | null;
+  subject: string | null;
   /** The whole Authentication-Results field, folded, ending in CRLF. */
   authenticationResults: string;
 }
@@ -97,9 +100,10 @@ export async function authenticateMessage(input: AuthenticationInput, resolver: 
     deadline(verifyDkim(input.message, resolver, { now: () => nowSeconds }), budget, () => [] as DkimResult[]),
     deadline(verifyArc(input.message, resolver, { now: nowSeconds }), budget, (): ArcResult => ({ result: 'temperror', reason: 'ARC did not finish in time' })),
   ]);
-  const headerFrom = splitMessage(input.message)
-    .fields.filter((f) => f.key === 'from')
-    .map((f) => f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r\n$/, ''));
+  const fields = splitMessage(input.message).fields;
+  const valuesOf = (key: string) => fields.filter((f) => f.key === key).map((f) => f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r\n$/, ''));
+  const headerFrom = valuesOf('from');
+  const unfold = (v: string | undefined) => (v === undefined ? null : v.replace(/\r\n[ \t]/g, ' ').trim());
   // DMARC uses SPF's MAIL FROM result only (RFC 9989 4.4.2); a HELO-only check aligns nothing.
   const spfForDmarc = { result: spf.identity === 'mailfrom' ? spf.result : 'none', domain: spf.identity === 'mailfrom' ? spf.domain : null } as const;
   const dmarc = await deadline(
@@ -120,7 +124,16 @@ export async function authenticateMessage(input: AuthenticationInput, resolver: 
     authservId: input.authservId,
     results: authResultEntries(spf, dkim, arc, dmarc),
   });
-  return { spf, dkim: dkimVerdicts, arc, dmarc, headerFrom, authenticationResults };
+  return {
+    spf,
+    dkim: dkimVerdicts,
+    arc,
+    dmarc,
+    headerFrom,
+    listId: unfold(valuesOf('list-id')[0]),
+    subject: unfold(valuesOf('subject')[0]),
+    authenticationResults,
+  };
 }
 
 /** Header fields are ASCII (RFC 5322 2.2): reasons written into one lose anything else. */

@@ -7,7 +7,9 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { KagamiConfig } from '../config/schema.js';
-import { smtpReply } from '../core/errors.js';
+import { errorEntry, smtpReply } from '../core/errors.js';
+
+const errorText = (code: Parameters<typeof errorEntry>[0]) => errorEntry(code).smtp?.text ?? '';
 import type { Clock } from '../core/clock.js';
 import { newQueueId } from '../core/ids.js';
 import type { DnsResolver } from '../dns/types.js';
@@ -18,8 +20,10 @@ import { formatReceived, formatReturnPath } from '../message/trace.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MxHandlers, SmtpRefusal } from '../smtp/server/mx.js';
-import type { NewRecipient } from '../store/types.js';
+import type { NewRecipient, Store } from '../store/types.js';
 import { verifySpf, type SpfVerification } from '../auth/spf/verify.js';
+import { decide } from '../policy/decide.js';
+import type { LocalPolicy, Verdict } from '../policy/types.js';
 import type { VerdictRow } from '../store/types.js';
 import type { Acceptor } from './acceptance.js';
 import { authenticateMessage, type AuthenticationVerdict } from './authenticate.js';
@@ -39,6 +43,9 @@ interface SessionState {
 
 export interface InboundDeps {
   config: Readonly<KagamiConfig>;
+  /** Records verdicts of messages that are refused (accepted ones go with their queue row). */
+  store: Pick<Store, 'recordVerdicts'>;
+  localPolicy: LocalPolicy;
   spool: Spool;
   acceptor: Acceptor;
   recipientPolicy: RecipientPolicy;
@@ -53,6 +60,22 @@ const PTR_WAIT_MS = 1500;
 /** Messages up to this size are checked from memory; larger ones are read back from the spool file. */
 const KEEP_IN_MEMORY = 4 * 1024 * 1024;
 
+/** Header and reply text are ASCII, on one line, and bounded. */
+function headerText(text: string, max = 300): string {
+  const ascii = text.replace(/§\s*/g, 'section ').replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length > max ? ascii.slice(0, max - 3) + '...' : ascii;
+}
+
+/** The SMTP reply for a refused message: the policy and the domain, so the sender can fix it (STYLE 10). */
+function refusalFor(policy: Verdict, v: AuthenticationVerdict): SmtpRefusal {
+  if (policy.action === 'tempfail') {
+    return smtpReply('KGM-DMARC-TEMPFAIL', `${errorText('KGM-DMARC-TEMPFAIL')} (${headerText(v.dmarc.fromDomain ?? 'the From domain', 100)})`);
+  }
+  if (v.dmarc.fromError) return smtpReply('KGM-FROM-INVALID', `${errorText('KGM-FROM-INVALID')}: ${headerText(v.dmarc.reason, 200)}`);
+  const domain = v.dmarc.policyDomain ?? v.dmarc.fromDomain ?? 'the sender';
+  return smtpReply('KGM-DMARC-REJECT', `DMARC policy of ${domain} is reject: ${headerText(policy.reason)}`);
+}
+
 /** The verdict log row for a message (STYLE 1: facts recorded as they were found). */
 export function verdictRow(
   id: string,
@@ -63,7 +86,7 @@ export function verdictRow(
   mailFrom: string,
   recipients: string[],
   v: AuthenticationVerdict,
-  action: string,
+  policy: Verdict,
 ): VerdictRow {
   const dkimSummary = v.dkim.some((d) => d.result === 'pass') ? 'pass' : (v.dkim[0]?.result ?? 'none');
   return {
@@ -81,8 +104,9 @@ export function verdictRow(
     dkimResult: dkimSummary,
     arcResult: v.arc.result,
     dmarcResult: v.dmarc.result,
-    action,
+    action: policy.action,
     detail: {
+      policy: { action: policy.action, reason: policy.reason, appliedPolicy: policy.appliedPolicy, override: policy.override, shadow: policy.shadow },
       spf: { result: v.spf.result, domain: v.spf.domain, identity: v.spf.identity, reason: v.spf.reason, lookups: v.spf.lookups },
       dkim: v.dkim,
       arc: v.arc,
@@ -268,7 +292,9 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
       at: startedAt,
     });
     const helo = session.hostNameAppearsAs || '';
+    const rcptAddresses = session.envelope.rcptTo.map((r) => r.address);
     let verdict: AuthenticationVerdict;
+    let policy: Verdict;
     let content: Buffer;
     try {
       // A streamed file is fsynced while the checks run.
@@ -279,8 +305,24 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         { message, ip: state.ip, helo, mailFrom, authservId: config.hostname, now: Math.floor(startedAt / 1000), spf: state.spf ?? undefined },
         deps.resolver,
       );
+      policy = decide({ dmarc: verdict.dmarc, arc: verdict.arc, clientIp: state.ip, ptr, listId: verdict.listId }, deps.localPolicy);
+      if (policy.action === 'reject' || policy.action === 'tempfail') {
+        await deps.store.recordVerdicts([
+          { ...verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, rcptAddresses, verdict, policy), queueId: null },
+        ]);
+        return fail(refusalFor(policy, verdict), policy.action === 'reject' ? 'rejected' : 'tempfailed', {
+          code: policy.action,
+          dmarc: verdict.dmarc.result,
+          fromDomain: verdict.dmarc.fromDomain,
+          reason: policy.reason,
+        });
+      }
+      const quarantined = policy.action === 'quarantine';
       // RFC 8601 5: our Authentication-Results goes on top of our Received field.
-      const traceHeaders = verdict.authenticationResults + received;
+      const traceHeaders =
+        (quarantined ? `Kagami-Quarantine: dmarc; policy=quarantine; reason="${headerText(policy.reason).replace(/["\\]/g, "'")}"\r\n` : '') +
+        verdict.authenticationResults +
+        received;
       if (scan.message) {
         // Written once, as it will be delivered: Maildir delivery then only links it.
         content = Buffer.concat([
@@ -303,9 +345,12 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         helo,
         traceHeaders,
         spoolComplete: scan.message !== null,
-        recipients,
-        verdict: verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, session.envelope.rcptTo.map((r) => r.address), verdict, 'deliver'),
+        recipients: quarantined ? recipients.map((r) => (r.route === 'remote' ? r : { ...r, folder: 'Junk' })) : recipients,
+        verdict: verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, rcptAddresses, verdict, policy),
         content,
+        ...(quarantined
+          ? { quarantine: { reason: policy.reason, headerFrom: verdict.headerFrom[0]?.trim() ?? null, fromDomain: verdict.dmarc.fromDomain, subject: verdict.subject } }
+          : {}),
       });
     } catch (err) {
       return fail(smtpReply('KGM-SPOOL-WRITE'), 'tempfailed', { err });
@@ -325,6 +370,7 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         rcpts: session.envelope.rcptTo.map((r) => r.address),
         size: scan.summary.bytes,
         result: 'accepted',
+        action: policy.action,
         spf: verdict.spf.result,
         dkim: verdict.dkim.map((d) => `${d.result}:${d.domain}`),
         arc: verdict.arc.result,

@@ -4,7 +4,8 @@
 import { sql, type Kysely } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { migrationProvider } from './migrations/index.js';
-import type { Database } from './schema.js';
+import type { Selectable } from 'kysely';
+import type { Database, QuarantineTable } from './schema.js';
 import type {
   DeliveryOutcome,
   NewMessage,
@@ -14,6 +15,7 @@ import type {
   Route,
   Store,
   DkimKeyEntry,
+  QuarantineEntry,
   VerdictFilter,
   VerdictRow,
 } from './types.js';
@@ -78,6 +80,7 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
           address: r.address,
           route: r.route,
           mailbox: r.mailbox,
+          folder: r.folder ?? null,
           state: 'queued',
           next_attempt_at: m.receivedAt,
           last_error: null,
@@ -90,6 +93,27 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
       }
       const verdicts = messages.flatMap((m) => (m.verdict ? [m.verdict] : []));
       if (verdicts.length > 0) await insertVerdicts(trx, verdicts);
+      const held = messages.flatMap((m) =>
+        m.quarantine
+          ? m.recipients.map((r, idx) => ({
+              id: `${m.id}.${idx}`,
+              queue_id: m.id,
+              idx,
+              address: r.address,
+              mailbox: r.mailbox,
+              route: r.route,
+              at: m.receivedAt,
+              mail_from: m.mailFrom,
+              header_from: m.quarantine!.headerFrom,
+              from_domain: m.quarantine!.fromDomain,
+              subject: m.quarantine!.subject,
+              reason: m.quarantine!.reason,
+              state: 'held',
+              changed_at: null,
+            }))
+          : [],
+      );
+      for (let i = 0; i < held.length; i += 50) await trx.insertInto('quarantine').values(held.slice(i, i + 50)).execute();
     });
   }
 
@@ -159,6 +183,7 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
         'r.address',
         'r.route',
         'r.mailbox',
+        'r.folder',
         'r.attempts',
         'm.mail_from',
         'm.received_at',
@@ -179,6 +204,7 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
       address: r.address,
       route: r.route as Route,
       mailbox: r.mailbox,
+      ...(r.folder ? { folder: r.folder } : {}),
       attempts: num(r.attempts),
       mailFrom: r.mail_from,
       receivedAt: num(r.received_at),
@@ -317,6 +343,50 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
     }));
   }
 
+  function quarantineEntry(r: Selectable<QuarantineTable>): QuarantineEntry {
+    return {
+      id: r.id,
+      queueId: r.queue_id,
+      idx: num(r.idx),
+      address: r.address,
+      mailbox: r.mailbox,
+      route: r.route as Route,
+      at: num(r.at),
+      mailFrom: r.mail_from,
+      headerFrom: r.header_from,
+      fromDomain: r.from_domain,
+      subject: r.subject,
+      reason: r.reason,
+      state: r.state as QuarantineEntry['state'],
+      changedAt: r.changed_at == null ? null : num(r.changed_at),
+    };
+  }
+
+  async function listQuarantine(filter: { state?: QuarantineEntry['state'] | 'all'; limit?: number } = {}): Promise<QuarantineEntry[]> {
+    let q = db.selectFrom('quarantine').selectAll();
+    const state = filter.state ?? 'held';
+    if (state !== 'all') q = q.where('state', '=', state);
+    const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 1000).execute();
+    return rows.map(quarantineEntry);
+  }
+
+  async function getQuarantine(id: string): Promise<QuarantineEntry | null> {
+    const row = await db.selectFrom('quarantine').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? quarantineEntry(row) : null;
+  }
+
+  async function setQuarantineState(id: string, state: 'released' | 'deleted', at: number): Promise<boolean> {
+    return durableTransaction(async (trx) => {
+      const r = await trx
+        .updateTable('quarantine')
+        .set({ state, changed_at: at })
+        .where('id', '=', id)
+        .where('state', '=', 'held')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
+  }
+
   async function getSetting(key: string): Promise<string | null> {
     const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value ?? null;
@@ -346,6 +416,9 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
     purgeDone,
     messageState,
     recordVerdicts,
+    listQuarantine,
+    getQuarantine,
+    setQuarantineState,
     addDkimKey,
     listDkimKeys,
     listVerdicts,

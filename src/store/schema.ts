@@ -22,6 +22,8 @@ export interface RecipientsTable {
   route: string;
   mailbox: string;
   state: string;
+  /** Maildir++ folder ("Junk"), or null for INBOX. */
+  folder: string | null;
   attempts: Generated<number>;
   next_attempt_at: number | null;
   last_error: string | null;
@@ -64,7 +66,26 @@ export interface DkimKeysTable {
   created_at: number;
 }
 
+/** The quarantine index: one row per quarantined message and recipient. */
+export interface QuarantineTable {
+  id: string;
+  queue_id: string;
+  idx: number;
+  address: string;
+  mailbox: string;
+  route: string;
+  at: number;
+  mail_from: string;
+  header_from: string | null;
+  from_domain: string | null;
+  subject: string | null;
+  reason: string;
+  state: string;
+  changed_at: number | null;
+}
+
 export interface Database {
+  quarantine: QuarantineTable;
   dkim_keys: DkimKeysTable;
   messages: MessagesTable;
   recipients: RecipientsTable;

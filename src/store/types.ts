@@ -15,6 +15,8 @@ export interface NewRecipient {
   route: Route;
   /** maildir: "<domain>/<user>"; lmtp and remote: the address to deliver to. */
   mailbox: string;
+  /** A Maildir++ folder ("Junk" for quarantine); absent for INBOX. */
+  folder?: string;
 }
 
 /** A message accepted by the MX, to be committed with its recipients before the 250. */
@@ -41,6 +43,31 @@ export interface NewMessage {
   verdict?: VerdictRow;
   /** The message bytes when they are still in memory: handed to the worker, never stored. */
   content?: Buffer;
+  /** Set when the message is quarantined: the index entry, one per local recipient. */
+  quarantine?: { reason: string; headerFrom: string | null; fromDomain: string | null; subject: string | null };
+}
+
+/** One quarantined message for one recipient (the quarantine index). */
+export interface QuarantineEntry {
+  /** "<queue id>.<recipient index>": what `kagami quarantine show|release|delete` take. */
+  id: string;
+  queueId: string;
+  idx: number;
+  /** The recipient as given in RCPT TO. */
+  address: string;
+  /** "<domain>/<user>" of the Maildir (or the LMTP address). */
+  mailbox: string;
+  route: Route;
+  /** Milliseconds since the epoch. */
+  at: number;
+  mailFrom: string;
+  headerFrom: string | null;
+  fromDomain: string | null;
+  subject: string | null;
+  reason: string;
+  state: 'held' | 'released' | 'deleted';
+  /** When it was released or deleted. */
+  changedAt: number | null;
 }
 
 /** What was checked and decided for one message (or refused attempt). */
@@ -84,6 +111,7 @@ export interface PendingDelivery {
   address: string;
   route: Route;
   mailbox: string;
+  folder?: string;
   attempts: number;
   mailFrom: string;
   receivedAt: number;
@@ -156,6 +184,11 @@ export interface Store {
   addDkimKey(key: Omit<DkimKeyEntry, 'state'>): Promise<DkimKeyEntry>;
   /** Keys of one domain, or all. */
   listDkimKeys(domain?: string): Promise<DkimKeyEntry[]>;
+  /** The quarantine index, newest first; by default only held entries. */
+  listQuarantine(filter?: { state?: QuarantineEntry['state'] | 'all'; limit?: number }): Promise<QuarantineEntry[]>;
+  getQuarantine(id: string): Promise<QuarantineEntry | null>;
+  /** Marks an entry released or deleted; false when it was not held. */
+  setQuarantineState(id: string, state: 'released' | 'deleted', at: number): Promise<boolean>;
   /** Small persistent settings (the domains given with --domain, for later commands on the same DATA). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

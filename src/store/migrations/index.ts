@@ -91,6 +91,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('messages').addColumn('spool_complete', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0005_quarantine': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('recipients').addColumn('folder', 'text').execute();
+      await db.schema
+        .createTable('quarantine')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('queue_id', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('mailbox', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('mail_from', 'text', (c) => c.notNull())
+        .addColumn('header_from', 'text')
+        .addColumn('from_domain', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('quarantine_state_at').on('quarantine').columns(['state', 'at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

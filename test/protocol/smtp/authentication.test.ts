@@ -44,8 +44,8 @@ async function send(mailFrom: string, raw: Buffer, rcpt: string): Promise<string
   return /queued as (\S+)/.exec(r.text)![1]!;
 }
 
-async function authResultsOf(rcpt: string) {
-  const [stored] = await waitForMail(t.newDir(rcpt));
+async function authResultsOf(rcpt: string, folder?: string) {
+  const [stored] = await waitForMail(t.newDir(rcpt, folder));
   const text = stored!.toString('latin1');
   const m = /\r\nAuthentication-Results: ((?:[^\r]|\r\n[ \t])*)\r\n/.exec(text);
   expect(m, text.slice(0, 500)).not.toBeNull();
@@ -83,17 +83,17 @@ describe('authentication at the MX', () => {
     expect((v!.detail as { dmarc: { policy: string; alignment: unknown } }).dmarc).toMatchObject({ policy: 'reject', alignment: { spf: true, dkim: true } });
   });
 
-  it('a spoofed From: SPF passes for another domain, nothing aligns, dmarc=fail with the reason; still delivered (enforcement is #4)', async () => {
+  it('a spoofed From: SPF passes for another domain, nothing aligns, dmarc=fail with the reason; p=quarantine puts it in Junk', async () => {
     const raw = message('"Victim Bank" <security@victim.example>', 'spoofed');
     const id = await send('bounce@bounces.esp.example', raw, 'bob@example.test');
-    const ar = await authResultsOf('bob@example.test');
+    const ar = await authResultsOf('bob@example.test', 'Junk');
     const byMethod = Object.fromEntries(ar.results.map((r) => [r.method, r]));
     expect(byMethod.spf).toMatchObject({ result: 'pass' });
     expect(byMethod.dkim).toMatchObject({ result: 'none' });
     expect(byMethod.dmarc).toMatchObject({ result: 'fail' });
     expect(byMethod.dmarc!.comment).toMatch(/p=QUARANTINE/);
     const v = await verdictFor(id);
-    expect(v).toMatchObject({ fromDomain: 'victim.example', dmarcResult: 'fail', spfResult: 'pass', dkimResult: 'none' });
+    expect(v).toMatchObject({ fromDomain: 'victim.example', dmarcResult: 'fail', spfResult: 'pass', dkimResult: 'none', action: 'quarantine' });
     const dmarc = (v!.detail as { dmarc: { reason: string; appliedPolicy: string; policyTag: string } }).dmarc;
     expect(dmarc.appliedPolicy).toBe('quarantine');
     expect(dmarc.policyTag).toBe('p');
@@ -123,7 +123,8 @@ describe('forged Authentication-Results', () => {
         'From: security@victim.example\r\nSubject: forged results\r\n\r\nTrust me.\r\n',
     );
     await send('x@bounces.esp.example', raw, 'erin@example.test');
-    const [stored] = await waitForMail(t.newDir('erin@example.test'));
+    // victim.example says p=quarantine: the message goes to Junk.
+    const [stored] = await waitForMail(t.newDir('erin@example.test', 'Junk'));
     const text = stored!.toString('latin1');
     expect(text.match(/^Authentication-Results: mx\.example\.test;/gm)).toHaveLength(1);
     expect(text).not.toMatch(/dmarc=pass header\.from=victim\.example/);
@@ -132,14 +133,23 @@ describe('forged Authentication-Results', () => {
   });
 });
 
-describe('Authentication-Results stays ASCII', () => {
-  it('writes DNS failure reasons without non-ASCII characters', async () => {
+describe('DNS trouble', () => {
+  it('answers 451 4.4.3 (never a pass), in ASCII, and records the attempt', async () => {
     await t.dns.setZone({ 'down.example': { SERVFAIL: true }, '_dmarc.down.example': { SERVFAIL: true } });
-    await send('x@down.example', message('x@down.example', 'dns down'), 'dave@example.test');
-    const [stored] = await waitForMail(t.newDir('dave@example.test'));
-    const head = stored!.subarray(0, stored!.indexOf('\r\n\r\n'));
-    expect([...head].every((b) => b < 0x80)).toBe(true);
-    expect(head.toString()).toMatch(/spf=temperror/);
-    expect(head.toString()).toMatch(/dmarc=temperror/);
+    const c = await openSession(t.smtpPort);
+    await c.mailFrom('x@down.example');
+    await c.rcptTo('dave@example.test');
+    const r = await c.data(message('x@down.example', 'dns down').toString('latin1'));
+    await c.quit();
+    expect(r.code).toBe(451);
+    expect(r.text).toMatch(/^4\.4\.3 DNS temporary failure during the DMARC check/);
+    expect([...Buffer.from(r.text)].every((b) => b < 0x80)).toBe(true);
+    const store = openSqliteStore({ file: path.join(t.dataDir, 'kagami.db') });
+    try {
+      const v = (await store.listVerdicts({ action: 'tempfail' }))[0];
+      expect(v).toMatchObject({ queueId: null, fromDomain: 'down.example', dmarcResult: 'temperror', action: 'tempfail' });
+    } finally {
+      await store.close();
+    }
   });
 });
