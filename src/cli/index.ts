@@ -1,6 +1,9 @@
 /** The `kagami` command line: one file per command, registered here. */
 import { Command } from 'commander';
+import { registerDemo } from './demo.js';
 import { registerDkim } from './dkim.js';
+import { registerLog } from './log.js';
+import { registerQuarantine } from './quarantine.js';
 import { registerQueue } from './queue.js';
 import { registerServe } from './serve.js';
 import { registerVerify } from './verify.js';
@@ -14,5 +17,8 @@ registerServe(program);
 registerQueue(program);
 registerVerify(program);
 registerDkim(program);
+registerDemo(program);
+registerLog(program);
+registerQuarantine(program);
 
 await program.parseAsync(process.argv);
