@@ -230,6 +230,11 @@ async function release(id: string, flags: QuarantineFlags): Promise<void> {
       async (store) => {
         const entry = await getEntry(store, id);
         requireHeld(entry);
+        // While the delivery into Junk is not recorded, the worker may still (re)deliver there:
+        // moving the file out now could end with two copies.
+        if (entry.route === 'maildir' && (await store.messageState(entry.queueId)) === 'pending') {
+          throw new KagamiError('KGM-QUARANTINE-FILE-MISSING', `${entry.id} is still in the queue; release it once it is delivered to Junk (see \`kagami queue\`)`);
+        }
         const file = entry.route === 'maildir' ? await moveToInbox(config, entry) : null;
         const now = Date.now();
         // Another release or delete won the race: it has the final word.
