@@ -32,7 +32,8 @@ import { resolveRecipient, type RecipientPolicy } from './recipients.js';
 interface SessionState {
   ip: string;
   openedAt: number;
-  ptr: Promise<string | null>;
+  /** The PTR name, and whether its address records lead back to the client (forward-confirmed). */
+  ptr: Promise<{ name: string; confirmed: boolean } | null>;
   targets: NewRecipient[];
   /** SPF for this transaction, started at MAIL FROM (STYLE 7: DNS work starts as soon as its input is known). */
   spf: Promise<SpfVerification> | null;
@@ -132,9 +133,15 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
   const limits = config.limits;
   const sessions = new Map<string, SessionState>();
 
-  async function lookupPtr(ip: string): Promise<string | null> {
+  async function lookupPtr(ip: string): Promise<{ name: string; confirmed: boolean } | null> {
     const answer = await deps.resolver.reverse(ip);
-    return answer.kind === 'records' ? (answer.records[0] ?? null) : null;
+    const name = answer.kind === 'records' ? answer.records[0] : undefined;
+    if (!name) return null;
+    // Forward-confirmed reverse DNS: anyone can set a PTR, only the name's owner its A/AAAA.
+    const forward = await deps.resolver.query(name, ip.includes(':') ? 'AAAA' : 'A');
+    const plain = ip.replace(/^::ffff:/i, '');
+    const confirmed = forward.kind === 'records' && forward.records.some((a) => a === plain || a === ip);
+    return { name, confirmed };
   }
 
   async function onConnect(session: SMTPServerSession, openFromAddress: number): Promise<SmtpRefusal | null> {
@@ -276,7 +283,8 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
     }
 
     const endOfData = clock.now();
-    const ptr = await Promise.race([state.ptr, new Promise<null>((r) => setTimeout(() => r(null), PTR_WAIT_MS))]);
+    const reverse = await Promise.race([state.ptr, new Promise<null>((r) => setTimeout(() => r(null), PTR_WAIT_MS))]);
+    const ptr = reverse?.name ?? null;
     const recipients = state.targets;
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const cipher = (session as { tlsOptions?: { name?: string; version?: string } }).tlsOptions;
@@ -305,7 +313,14 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
         { message, ip: state.ip, helo, mailFrom, authservId: config.hostname, now: Math.floor(startedAt / 1000), spf: state.spf ?? undefined },
         deps.resolver,
       );
-      policy = decide({ dmarc: verdict.dmarc, arc: verdict.arc, clientIp: state.ip, ptr, listId: verdict.listId }, deps.localPolicy);
+      const authenticatedDomains = [
+        ...verdict.dkim.filter((d) => d.result === 'pass').map((d) => d.domain),
+        ...(verdict.spf.result === 'pass' && verdict.spf.identity === 'mailfrom' ? [verdict.spf.domain] : []),
+      ];
+      policy = decide(
+        { dmarc: verdict.dmarc, arc: verdict.arc, clientIp: state.ip, ptr: reverse?.confirmed ? reverse.name : null, listId: verdict.listId, authenticatedDomains },
+        deps.localPolicy,
+      );
       if (policy.action === 'reject' || policy.action === 'tempfail') {
         await deps.store.recordVerdicts([
           { ...verdictRow(id, startedAt, state.ip, ptr, helo, mailFrom, rcptAddresses, verdict, policy), queueId: null },

@@ -25,6 +25,12 @@ function ipToBigInt(ip: string): { v6: boolean; n: bigint } | null {
   if (kind !== 6) return null;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return ipToBigInt(mapped[1]!);
+  // A dotted quad at the end (64:ff9b::192.0.2.33) is the last two groups.
+  const quad = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (quad) {
+    const v4 = quad[2]!.split('.').map(Number);
+    ip = `${quad[1]}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
   const [head, tail = ''] = ip.split('::');
   const parts = (s: string) => (s ? s.split(':') : []);
   const h = parts(head!);
@@ -41,8 +47,10 @@ export function matchesForwarder(entry: string, clientIp: string, ptr: string | 
     const client = ipToBigInt(clientIp);
     if (!client || client.v6 !== netIp.v6) return false;
     const width = netIp.v6 ? 128 : 32;
+    // "192.0.2.1/" or "/x" is a typo, not /0: it must never trust every address.
+    if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return false;
     const prefix = bits === undefined ? width : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) return false;
+    if (prefix > width) return false;
     const shift = BigInt(width - prefix);
     return client.n >> shift === netIp.n >> shift;
   }
@@ -65,9 +73,13 @@ function findOverride(input: PolicyInput, policy: LocalPolicy): PolicyOverride |
   const forwarder = policy.trustedForwarders.find((f) => matchesForwarder(f, input.clientIp, input.ptr));
   if (forwarder) return { type: 'trusted_forwarder', comment: `${input.clientIp}${input.ptr ? ` (${input.ptr})` : ''} is a trusted forwarder (${forwarder})` };
   if (input.listId) {
+    // A List-Id is a header anyone can write: the list must also have authenticated the message
+    // (a passing DKIM d= or SPF domain under the configured list domain).
     const id = listIdentifier(input.listId);
-    const list = policy.mailingLists.find((l) => id === l.toLowerCase() || withinDomain(id, l));
-    if (list) return { type: 'mailing_list', comment: `mailing list ${id} is trusted (${list})` };
+    const list = policy.mailingLists.find(
+      (l) => (id === l.toLowerCase() || withinDomain(id, l)) && input.authenticatedDomains.some((a) => withinDomain(a, l) || withinDomain(id, a)),
+    );
+    if (list) return { type: 'mailing_list', comment: `mailing list ${id} is trusted (${list}) and authenticated` };
   }
   const from = input.dmarc.fromDomain;
   if (from) {
@@ -99,6 +111,7 @@ export function decide(input: PolicyInput, policy: LocalPolicy): Verdict {
   const d = input.dmarc;
   const base = { appliedPolicy: d.appliedPolicy, override: null, shadow: null };
   let verdict: Verdict;
+  let trusted = false;
   if (d.fromError) {
     verdict = { ...base, action: 'reject', reason: `${d.reason} (RFC 5322 3.6 requires exactly one From mailbox)` };
   } else if (d.result === 'temperror') {
@@ -107,12 +120,15 @@ export function decide(input: PolicyInput, policy: LocalPolicy): Verdict {
     verdict = { ...base, action: 'deliver', reason: d.reason };
   } else {
     const requested: PolicyAction = d.appliedPolicy === 'reject' ? 'reject' : d.appliedPolicy === 'quarantine' ? 'quarantine' : 'deliver';
-    const override = requested === 'deliver' ? null : findOverride(input, policy);
-    verdict = override
-      ? { ...base, action: 'deliver', override, reason: `${d.reason}; delivered: ${override.comment}` }
-      : { ...base, action: requested, reason: d.reason };
+    const override = findOverride(input, policy);
+    // Recorded (RFC 9990) only when it changed the disposition; it always silences the shadow.
+    trusted = override !== null;
+    verdict =
+      override && requested !== 'deliver'
+        ? { ...base, action: 'deliver', override, reason: `${d.reason}; delivered: ${override.comment}` }
+        : { ...base, action: requested, reason: d.reason };
   }
-  const shadow = verdict.override ? null : shadowAction(input, policy);
+  const shadow = trusted ? null : shadowAction(input, policy);
   const enforced: Verdict = { ...verdict, shadow: shadow && shadow.action !== verdict.action ? shadow : null };
   if (policy.enforce === true) return enforced;
   // Not enforcing: record what enforcement would have done (the shadow), deliver anyway. A

@@ -23,8 +23,10 @@ export interface PolicyInput {
   dmarc: DmarcEvaluation;
   arc: ArcResult;
   clientIp: string;
-  /** The client's PTR name, if any (not forward-confirmed). */
+  /** The client's PTR name, only when forward-confirmed (its A/AAAA records include the client IP). */
   ptr: string | null;
+  /** Domains that authenticated the message: passing DKIM d= and the SPF-passing MAIL FROM domain. */
+  authenticatedDomains: readonly string[];
   /** The List-Id header field's value, if any (RFC 2919). */
   listId: string | null;
 }
