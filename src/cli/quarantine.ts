@@ -219,17 +219,30 @@ function printDone(flags: QuarantineFlags, entry: QuarantineEntry, state: 'relea
   process.stdout.write(flags.json ? JSON.stringify({ id: entry.id, state, route: entry.route, mailbox: entry.mailbox, file }, null, 2) + '\n' : text + '\n');
 }
 
+/** Opens the store and finds a held entry, for release and delete. */
+async function withHeldEntry(
+  id: string,
+  flags: QuarantineFlags,
+  work: (config: Config, store: Store, entry: QuarantineEntry) => Promise<void>,
+): Promise<void> {
+  const config = configFrom({ config: flags.config, data: flags.data });
+  await withStore(
+    config,
+    () => {
+      throw new KagamiError('KGM-QUARANTINE-UNKNOWN', `"${id}" (no store in ${config.data_dir})`);
+    },
+    async (store) => {
+      const entry = await getEntry(store, id);
+      requireHeld(entry);
+      await work(config, store, entry);
+    },
+  );
+}
+
 async function release(id: string, flags: QuarantineFlags): Promise<void> {
   try {
-    const config = configFrom({ config: flags.config, data: flags.data });
-    await withStore(
-      config,
-      () => {
-        throw new KagamiError('KGM-QUARANTINE-UNKNOWN', `"${id}" (no store in ${config.data_dir})`);
-      },
-      async (store) => {
-        const entry = await getEntry(store, id);
-        requireHeld(entry);
+    await withHeldEntry(id, flags,
+      async (config, store, entry) => {
         // While the delivery into Junk is not recorded, the worker may still (re)deliver there:
         // moving the file out now could end with two copies.
         if (entry.route === 'maildir' && (await store.messageState(entry.queueId)) === 'pending') {
@@ -277,15 +290,8 @@ async function release(id: string, flags: QuarantineFlags): Promise<void> {
 
 async function remove(id: string, flags: QuarantineFlags): Promise<void> {
   try {
-    const config = configFrom({ config: flags.config, data: flags.data });
-    await withStore(
-      config,
-      () => {
-        throw new KagamiError('KGM-QUARANTINE-UNKNOWN', `"${id}" (no store in ${config.data_dir})`);
-      },
-      async (store) => {
-        const entry = await getEntry(store, id);
-        requireHeld(entry);
+    await withHeldEntry(id, flags,
+      async (config, store, entry) => {
         let file: string | null = null;
         let note: string;
         if (entry.route !== 'maildir') {
