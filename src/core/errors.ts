@@ -194,6 +194,12 @@ const entries = [
     action: 'Use letters, digits and hyphens: --selector 2026-12 --domain example.com.',
   },
   {
+    code: 'KGM-REPORT-TLSRPT',
+    temporary: false,
+    message: 'The input is not an SMTP TLS report (RFC 8460 4.4): not JSON, or lacking its required members.',
+    action: 'Check that the file is a TLS-RPT JSON report (application/tlsrpt+json or +gzip); it is recorded as a rejected input.',
+  },
+  {
     code: 'KGM-ARC-SEAL',
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',
@@ -216,6 +222,36 @@ const entries = [
     temporary: false,
     message: "The quarantined message is not in the mailbox's Junk folder.",
     action: 'If `kagami queue` still lists it, wait for its delivery and try again; otherwise the mailbox owner moved or removed it (look under DATA/mail/<mailbox>/), and `kagami quarantine delete ID` clears the entry.',
+  },
+  {
+    code: 'KGM-REPORT-TOO-LARGE',
+    temporary: false,
+    message: 'A DMARC report, or one file inside it, is larger than the configured limit.',
+    action: 'Nothing, if the reporter is unknown; otherwise raise reports.max_decompressed_bytes for trusted reporters.',
+  },
+  {
+    code: 'KGM-REPORT-BOMB',
+    temporary: false,
+    message: 'A compressed DMARC report inflates far beyond its size (a decompression bomb) and was refused unread.',
+    action: 'Nothing to do; the file is hostile or broken. The reporter named in the mail may be told.',
+  },
+  {
+    code: 'KGM-REPORT-ZIP',
+    temporary: false,
+    message: 'A zip or gzip DMARC report is damaged, has too many members, or uses an unsupported feature.',
+    action: 'Nothing on our side; ask the reporter to send a plain gzip or single-member zip.',
+  },
+  {
+    code: 'KGM-REPORT-XML',
+    temporary: false,
+    message: 'A DMARC report is not well-formed, bounded XML (bad syntax, a DOCTYPE or entity, or nesting too deep).',
+    action: 'Nothing on our side; DOCTYPE and entities are refused on purpose (billion laughs, external entities).',
+  },
+  {
+    code: 'KGM-REPORT-NOT-DMARC',
+    temporary: false,
+    message: 'The file is XML but not a DMARC aggregate report (no <feedback> with metadata, policy and records).',
+    action: 'Check what was sent to the report address; forensic (ruf) and TLS reports are handled elsewhere.',
   },
 ] as const satisfies readonly ErrorEntry[];
 
