@@ -5,6 +5,7 @@ import { registerDkim } from './dkim.js';
 import { registerLog } from './log.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerQueue } from './queue.js';
+import { registerReports } from './reports.js';
 import { registerServe } from './serve.js';
 import { registerVerify } from './verify.js';
 
@@ -20,5 +21,6 @@ registerDkim(program);
 registerDemo(program);
 registerLog(program);
 registerQuarantine(program);
+registerReports(program);
 
 await program.parseAsync(process.argv);

@@ -253,6 +253,24 @@ const entries = [
     message: 'The file is XML but not a DMARC aggregate report (no <feedback> with metadata, policy and records).',
     action: 'Check what was sent to the report address; forensic (ruf) and TLS reports are handled elsewhere.',
   },
+  {
+    code: 'KGM-REPORT-NO-REPORT',
+    temporary: false,
+    message: 'The input holds no DMARC aggregate or TLS report (an unknown file type, or a message without a report attachment).',
+    action: 'Check what was given to `kagami reports import`; it is recorded as a rejected input and the batch goes on.',
+  },
+  {
+    code: 'KGM-REPORT-FAILURE',
+    temporary: false,
+    message: 'The input is a DMARC failure (forensic, ruf) report, which is not stored yet.',
+    action: 'Nothing to do; failure reports are recorded as rejected inputs until their storage lands.',
+  },
+  {
+    code: 'KGM-REPORT-UNKNOWN',
+    temporary: false,
+    message: 'No stored report has this id.',
+    action: 'Take the id ("<reporter org>!<report id>") from `kagami reports list`, with the same --data.',
+  },
 ] as const satisfies readonly ErrorEntry[];
 
 export type ErrorCode = (typeof entries)[number]['code'];

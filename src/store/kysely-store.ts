@@ -1,7 +1,11 @@
 /**
  * The Store over Kysely: one set of queries for SQLite and PostgreSQL.
  */
+import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
+import type { AggregateReport } from '../reports/model/aggregate.js';
+import type { TlsReport } from '../reports/model/tlsrpt.js';
 import { Migrator } from 'kysely/migration';
 import { migrationProvider } from './migrations/index.js';
 import type { Selectable } from 'kysely';
@@ -18,6 +22,11 @@ import type {
   QuarantineEntry,
   VerdictFilter,
   VerdictRow,
+  RejectedInput,
+  ReportFilter,
+  ReportSource,
+  ReportSummary,
+  StoredReport,
 } from './types.js';
 
 const PENDING: RecipientState[] = ['queued', 'deferred'];
@@ -406,6 +415,224 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
     await db.destroy();
   }
 
+  /** Inserts the report row unless its id exists; true when inserted. */
+  async function insertReportRow(trx: Kysely<Database>, row: Database['reports']): Promise<boolean> {
+    const r = await trx.insertInto('reports').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async function insertChunked<T extends 'report_records' | 'tls_policies' | 'tls_failures'>(
+    trx: Kysely<Database>,
+    table: T,
+    values: Database[T][],
+  ): Promise<void> {
+    for (let i = 0; i < values.length; i += 50) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      await trx.insertInto(table).values(values.slice(i, i + 50) as any).execute();
+    }
+  }
+
+  async function storeAggregateReport(
+    report: AggregateReport,
+    raw: Buffer,
+    source: ReportSource,
+    warnings: readonly unknown[] = [],
+  ): Promise<'stored' | 'duplicate'> {
+    const id = `${report.metadata.orgName}!${report.metadata.reportId}`;
+    return durableTransaction(async (trx) => {
+      const inserted = await insertReportRow(trx, {
+        id,
+        kind: 'aggregate',
+        org: report.metadata.orgName,
+        report_id: report.metadata.reportId,
+        domain: report.policy.domain.toLowerCase(),
+        begin: report.metadata.begin,
+        end: report.metadata.end,
+        received_at: Date.now(),
+        source,
+        raw: gzipSync(raw),
+        policy: JSON.stringify({ schema: report.schema, version: report.version ?? null, metadata: report.metadata, published: report.policy }),
+        warnings: JSON.stringify(warnings),
+      });
+      if (!inserted) return 'duplicate';
+      await insertChunked(
+        trx,
+        'report_records',
+        report.records.map((r, idx) => ({
+          report: id,
+          idx,
+          source_ip: r.sourceIp,
+          count: r.count,
+          disposition: r.disposition ?? null,
+          dkim_aligned: r.dkim ?? null,
+          spf_aligned: r.spf ?? null,
+          header_from: r.headerFrom,
+          envelope_from: r.envelopeFrom ?? null,
+          dkim: JSON.stringify(r.dkimResults),
+          spf: JSON.stringify(r.spfResults),
+          overrides: JSON.stringify(r.reasons),
+        })),
+      );
+      return 'stored';
+    });
+  }
+
+  async function storeTlsReport(
+    report: TlsReport,
+    raw: Buffer,
+    source: ReportSource,
+    warnings: readonly unknown[] = [],
+  ): Promise<'stored' | 'duplicate'> {
+    const id = `${report.organizationName}!${report.reportId}`;
+    return durableTransaction(async (trx) => {
+      const inserted = await insertReportRow(trx, {
+        id,
+        kind: 'tls',
+        org: report.organizationName,
+        report_id: report.reportId,
+        domain: (report.policies[0]?.policyDomain ?? '').toLowerCase(),
+        begin: report.begin,
+        end: report.end,
+        received_at: Date.now(),
+        source,
+        raw: gzipSync(raw),
+        policy: JSON.stringify({
+          contactInfo: report.contactInfo,
+          policies: report.policies.map((p) => ({ policyType: p.policyType, policyDomain: p.policyDomain, policyString: p.policyString, mxHost: p.mxHost })),
+        }),
+        warnings: JSON.stringify(warnings),
+      });
+      if (!inserted) return 'duplicate';
+      await insertChunked(
+        trx,
+        'tls_policies',
+        report.policies.map((p, idx) => ({
+          report: id,
+          idx,
+          policy_type: p.policyType,
+          policy_domain: p.policyDomain.toLowerCase(),
+          successful: p.successfulSessions,
+          failed: p.failedSessions,
+        })),
+      );
+      await insertChunked(
+        trx,
+        'tls_failures',
+        report.policies.flatMap((p) =>
+          p.failureDetails.map((f) => ({
+            policy_domain: p.policyDomain.toLowerCase(),
+            result_type: f.resultType,
+            sending_ip: f.sendingMtaIp,
+            receiving_mx: f.receivingMxHostname,
+            receiving_ip: f.receivingIp,
+            failed_count: f.failedSessionCount,
+          })),
+        ).map((f, idx) => ({ report: id, idx, ...f })),
+      );
+      return 'stored';
+    });
+  }
+
+  async function summaries(rows: Array<Omit<Database['reports'], 'raw' | 'policy' | 'warnings'>>): Promise<ReportSummary[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const agg = new Map<string, { records: number; messages: number; failed: number }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const recs = await db
+        .selectFrom('report_records')
+        .select(['report', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('count').as('messages')])
+        .where('report', 'in', chunk)
+        .groupBy('report')
+        .execute();
+      for (const r of recs) agg.set(r.report, { records: num(r.n), messages: num(r.messages), failed: 0 });
+      const tls = await db
+        .selectFrom('tls_policies')
+        .select(['report', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('successful').as('ok'), (eb) => eb.fn.sum<number>('failed').as('failed')])
+        .where('report', 'in', chunk)
+        .groupBy('report')
+        .execute();
+      for (const r of tls) agg.set(r.report, { records: num(r.n), messages: num(r.ok) + num(r.failed), failed: num(r.failed) });
+    }
+    return rows.map((r) => {
+      const a = agg.get(r.id) ?? { records: 0, messages: 0, failed: 0 };
+      return {
+        id: r.id,
+        kind: r.kind as ReportSummary['kind'],
+        org: r.org,
+        reportId: r.report_id,
+        domain: r.domain,
+        begin: num(r.begin),
+        end: num(r.end),
+        receivedAt: num(r.received_at),
+        source: r.source as ReportSource,
+        ...a,
+      };
+    });
+  }
+
+  const SUMMARY_COLUMNS = ['id', 'kind', 'org', 'report_id', 'domain', 'begin', 'end', 'received_at', 'source'] as const;
+
+  async function listReports(filter: ReportFilter = {}): Promise<ReportSummary[]> {
+    let q = db.selectFrom('reports').select(SUMMARY_COLUMNS);
+    if (filter.domain) q = q.where('domain', '=', filter.domain.toLowerCase());
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    if (filter.since !== undefined) q = q.where('end', '>=', Math.floor(filter.since / 1000));
+    if (filter.until !== undefined) q = q.where('begin', '<', Math.ceil(filter.until / 1000));
+    const rows = await q.orderBy('begin', 'desc').orderBy('id').limit(filter.limit ?? 1000).execute();
+    return summaries(rows);
+  }
+
+  async function getReport(id: string): Promise<StoredReport | null> {
+    const row = await db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const [summary] = await summaries([row]);
+    const records = await db.selectFrom('report_records').selectAll().where('report', '=', id).orderBy('idx').execute();
+    const policies = await db.selectFrom('tls_policies').selectAll().where('report', '=', id).orderBy('idx').execute();
+    const failures = await db.selectFrom('tls_failures').selectAll().where('report', '=', id).orderBy('idx').execute();
+    return {
+      ...summary!,
+      policy: JSON.parse(row.policy) as unknown,
+      warnings: JSON.parse(row.warnings) as unknown[],
+      aggregateRecords: records.map((r) => ({
+        sourceIp: r.source_ip,
+        count: num(r.count),
+        disposition: r.disposition,
+        dkimAligned: r.dkim_aligned,
+        spfAligned: r.spf_aligned,
+        headerFrom: r.header_from,
+        envelopeFrom: r.envelope_from,
+        dkim: JSON.parse(r.dkim) as unknown[],
+        spf: JSON.parse(r.spf) as unknown[],
+        overrides: JSON.parse(r.overrides) as unknown[],
+      })),
+      tlsPolicies: policies.map((p) => ({ policyType: p.policy_type, policyDomain: p.policy_domain, successful: num(p.successful), failed: num(p.failed) })),
+      tlsFailures: failures.map((f) => ({
+        policyDomain: f.policy_domain,
+        resultType: f.result_type,
+        sendingIp: f.sending_ip,
+        receivingMx: f.receiving_mx,
+        receivingIp: f.receiving_ip,
+        failedCount: num(f.failed_count),
+      })),
+    };
+  }
+
+  async function recordRejectedInput(input: Omit<RejectedInput, 'id'> & { id?: string }): Promise<void> {
+    await durableTransaction((trx) =>
+      trx
+        .insertInto('rejected_inputs')
+        .values({ id: input.id ?? randomUUID(), at: input.at, source: input.source, name: input.name, code: input.code, reason: input.reason, size: input.size })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute(),
+    );
+  }
+
+  async function listRejectedInputs(filter: { limit?: number } = {}): Promise<RejectedInput[]> {
+    const rows = await db.selectFrom('rejected_inputs').selectAll().orderBy('at', 'desc').orderBy('name').limit(filter.limit ?? 1000).execute();
+    return rows.map((r) => ({ id: r.id, at: num(r.at), source: r.source as ReportSource, name: r.name, code: r.code, reason: r.reason, size: num(r.size) }));
+  }
+
   return {
     migrate,
     enqueue,
@@ -424,6 +651,12 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
     listVerdicts,
     getSetting,
     setSetting,
+    storeAggregateReport,
+    storeTlsReport,
+    listReports,
+    getReport,
+    recordRejectedInput,
+    listRejectedInputs,
     close,
   };
 }

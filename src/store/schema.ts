@@ -84,7 +84,75 @@ export interface QuarantineTable {
   changed_at: number | null;
 }
 
+/** Stored DMARC aggregate and TLS reports; id is "<reporter org>!<report id>". Times in seconds (begin, end) and ms (received_at). */
+export interface ReportsTable {
+  id: string;
+  kind: string;
+  org: string;
+  report_id: string;
+  domain: string;
+  begin: number;
+  end: number;
+  received_at: number;
+  source: string;
+  /** The report as received (after unpacking), gzip-compressed. */
+  raw: Buffer;
+  policy: string;
+  warnings: string;
+}
+
+export interface ReportRecordsTable {
+  report: string;
+  idx: number;
+  source_ip: string;
+  count: number;
+  disposition: string | null;
+  dkim_aligned: string | null;
+  spf_aligned: string | null;
+  header_from: string;
+  envelope_from: string | null;
+  dkim: string;
+  spf: string;
+  overrides: string;
+}
+
+export interface TlsPoliciesTable {
+  report: string;
+  idx: number;
+  policy_type: string;
+  policy_domain: string;
+  successful: number;
+  failed: number;
+}
+
+export interface TlsFailuresTable {
+  report: string;
+  idx: number;
+  policy_domain: string;
+  result_type: string;
+  sending_ip: string | null;
+  receiving_mx: string | null;
+  receiving_ip: string | null;
+  failed_count: number;
+}
+
+/** Inputs that were not stored as reports: what, when and why (a KGM- code). */
+export interface RejectedInputsTable {
+  id: string;
+  at: number;
+  source: string;
+  name: string;
+  code: string;
+  reason: string;
+  size: number;
+}
+
 export interface Database {
+  reports: ReportsTable;
+  report_records: ReportRecordsTable;
+  tls_policies: TlsPoliciesTable;
+  tls_failures: TlsFailuresTable;
+  rejected_inputs: RejectedInputsTable;
   quarantine: QuarantineTable;
   dkim_keys: DkimKeysTable;
   messages: MessagesTable;

@@ -3,6 +3,9 @@
  * now and PostgreSQL (cluster) later; test/contract/store.contract.ts is the suite both must pass.
  */
 
+import type { AggregateReport } from '../reports/model/aggregate.js';
+import type { TlsReport } from '../reports/model/tlsrpt.js';
+
 /** How a recipient is delivered. */
 export type Route = 'maildir' | 'lmtp' | 'remote';
 
@@ -155,6 +158,87 @@ export interface DkimKeyEntry {
   createdAt: number;
 }
 
+/** Where a report came from. */
+export type ReportSource = 'file' | 'mail' | 'imap';
+
+/** A stored report, as listed (no records). `begin`/`end` are seconds since the epoch; `receivedAt` ms. */
+export interface ReportSummary {
+  /** "<reporter org>!<report id>". */
+  id: string;
+  kind: 'aggregate' | 'tls';
+  org: string;
+  reportId: string;
+  /** policy_published/domain (aggregate) or the first policy-domain (TLS). */
+  domain: string;
+  begin: number;
+  end: number;
+  receivedAt: number;
+  source: ReportSource;
+  /** Aggregate: rows and summed message count; TLS: summed successful and failed sessions. */
+  records: number;
+  messages: number;
+  failed: number;
+}
+
+export interface StoredAggregateRecord {
+  sourceIp: string;
+  count: number;
+  disposition: string | null;
+  dkimAligned: string | null;
+  spfAligned: string | null;
+  headerFrom: string;
+  envelopeFrom: string | null;
+  dkim: unknown[];
+  spf: unknown[];
+  overrides: unknown[];
+}
+
+export interface StoredTlsPolicy {
+  policyType: string;
+  policyDomain: string;
+  successful: number;
+  failed: number;
+}
+
+export interface StoredTlsFailure {
+  policyDomain: string;
+  resultType: string;
+  sendingIp: string | null;
+  receivingMx: string | null;
+  receivingIp: string | null;
+  failedCount: number;
+}
+
+/** One report with everything stored about it. */
+export interface StoredReport extends ReportSummary {
+  policy: unknown;
+  warnings: unknown[];
+  aggregateRecords: StoredAggregateRecord[];
+  tlsPolicies: StoredTlsPolicy[];
+  tlsFailures: StoredTlsFailure[];
+}
+
+export interface ReportFilter {
+  domain?: string;
+  kind?: 'aggregate' | 'tls';
+  /** Reports whose period ends at or after this (ms since the epoch). */
+  since?: number;
+  /** Reports whose period begins before this (ms since the epoch). */
+  until?: number;
+  limit?: number;
+}
+
+export interface RejectedInput {
+  id: string;
+  /** ms since the epoch. */
+  at: number;
+  source: ReportSource;
+  name: string;
+  code: string;
+  reason: string;
+  size: number;
+}
+
 export interface Store {
   /** Brings the schema up to date. */
   migrate(): Promise<void>;
@@ -192,5 +276,17 @@ export interface Store {
   /** Small persistent settings (the domains given with --domain, for later commands on the same DATA). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Stores a parsed aggregate report with its raw bytes; the same org + report id again changes nothing. */
+  storeAggregateReport(report: AggregateReport, raw: Buffer, source: ReportSource, warnings?: readonly unknown[]): Promise<'stored' | 'duplicate'>;
+  /** Stores a parsed TLS report with its raw bytes; the same org + report id again changes nothing. */
+  storeTlsReport(report: TlsReport, raw: Buffer, source: ReportSource, warnings?: readonly unknown[]): Promise<'stored' | 'duplicate'>;
+  /** Stored reports, newest period first. */
+  listReports(filter?: ReportFilter): Promise<ReportSummary[]>;
+  /** One report with its records, or null. */
+  getReport(id: string): Promise<StoredReport | null>;
+  /** Notes an input that was not stored as a report, and why. */
+  recordRejectedInput(input: Omit<RejectedInput, 'id'> & { id?: string }): Promise<void>;
+  /** Rejected inputs, newest first. */
+  listRejectedInputs(filter?: { limit?: number }): Promise<RejectedInput[]>;
   close(): Promise<void>;
 }

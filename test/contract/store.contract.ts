@@ -2,7 +2,66 @@
  * The contract every Store must keep: SQLite now, PostgreSQL later (same suite, another factory).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AggregateReport } from '../../src/reports/model/aggregate.js';
+import type { TlsReport } from '../../src/reports/model/tlsrpt.js';
 import type { NewMessage, Store, VerdictRow } from '../../src/store/types.js';
+
+export function aggregateReport(reportId: string, begin: number, domain = 'example.org'): AggregateReport {
+  return {
+    schema: 'rfc7489',
+    version: '1.0',
+    metadata: { orgName: 'receiver.example', email: 'dmarc@receiver.example', reportId, begin, end: begin + 86_399, errors: [] },
+    policy: { domain, p: 'reject', adkim: 'r', aspf: 'r' },
+    records: [
+      {
+        sourceIp: '192.0.2.1',
+        count: 3,
+        disposition: 'none',
+        dkim: 'pass',
+        spf: 'fail',
+        reasons: [],
+        headerFrom: domain,
+        envelopeFrom: domain,
+        dkimResults: [{ domain, selector: 's1', result: 'pass' }],
+        spfResults: [{ domain, scope: 'mfrom', result: 'fail' }],
+      },
+      {
+        sourceIp: '2001:db8::1',
+        count: 2,
+        disposition: 'reject',
+        dkim: 'fail',
+        spf: 'fail',
+        reasons: [{ type: 'local_policy', comment: 'x' }],
+        headerFrom: domain,
+        dkimResults: [],
+        spfResults: [{ domain, result: 'softfail' }],
+      },
+    ],
+  };
+}
+
+export function tlsReport(reportId: string, begin: number): TlsReport {
+  return {
+    organizationName: 'sender.example',
+    begin,
+    end: begin + 86_399,
+    contactInfo: 'tls@sender.example',
+    reportId,
+    policies: [
+      {
+        policyType: 'sts',
+        policyString: ['version: STSv1'],
+        policyDomain: 'example.org',
+        mxHost: ['mx.example.org'],
+        successfulSessions: 10,
+        failedSessions: 4,
+        failureDetails: [
+          { resultType: 'certificate-expired', sendingMtaIp: '192.0.2.9', receivingMxHostname: 'mx.example.org', receivingMxHelo: null, receivingIp: '198.51.100.1', failedSessionCount: 4, additionalInformation: null, failureReasonCode: null },
+        ],
+      },
+    ],
+  };
+}
 
 export function verdict(id: string, at: number, over: Partial<VerdictRow> = {}): VerdictRow {
   return {
@@ -145,6 +204,58 @@ export function runStoreContract(name: string, make: () => Promise<Store>): void
       await expect(store.addDkimKey({ domain: 'a.example', selector: 's1', algorithm: 'rsa-sha256', createdAt: 4000 })).rejects.toThrow();
       expect((await store.listDkimKeys('a.example')).map((k) => k.selector)).toEqual(['s1', 's2']);
       expect(await store.listDkimKeys()).toHaveLength(3);
+    });
+
+    it('stores an aggregate report once: the same org and report id again is a duplicate and changes nothing', async () => {
+      const raw = Buffer.from('<feedback/>');
+      expect(await store.storeAggregateReport(aggregateReport('R1', 1_700_000_000), raw, 'file', [{ path: 'x', message: 'y' }])).toBe('stored');
+      expect(await store.storeAggregateReport(aggregateReport('R1', 1_700_000_000), raw, 'mail')).toBe('duplicate');
+      const list = await store.listReports();
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ id: 'receiver.example!R1', kind: 'aggregate', domain: 'example.org', source: 'file', records: 2, messages: 5 });
+      const full = await store.getReport('receiver.example!R1');
+      expect(full!.aggregateRecords).toHaveLength(2);
+      expect(full!.aggregateRecords[0]).toEqual({
+        sourceIp: '192.0.2.1', count: 3, disposition: 'none', dkimAligned: 'pass', spfAligned: 'fail', headerFrom: 'example.org', envelopeFrom: 'example.org',
+        dkim: [{ domain: 'example.org', selector: 's1', result: 'pass' }], spf: [{ domain: 'example.org', scope: 'mfrom', result: 'fail' }], overrides: [],
+      });
+      expect(full!.aggregateRecords[1]!.overrides).toEqual([{ type: 'local_policy', comment: 'x' }]);
+      expect(full!.warnings).toEqual([{ path: 'x', message: 'y' }]);
+      expect(await store.getReport('nope!nope')).toBeNull();
+    });
+
+    it('stores a TLS report once with per-policy totals and failure details', async () => {
+      expect(await store.storeTlsReport(tlsReport('T1', 1_700_000_000), Buffer.from('{}'), 'file')).toBe('stored');
+      expect(await store.storeTlsReport(tlsReport('T1', 1_700_000_000), Buffer.from('{}'), 'file')).toBe('duplicate');
+      const full = await store.getReport('sender.example!T1');
+      expect(full).toMatchObject({ kind: 'tls', domain: 'example.org', messages: 14, failed: 4, records: 1 });
+      expect(full!.tlsPolicies).toEqual([{ policyType: 'sts', policyDomain: 'example.org', successful: 10, failed: 4 }]);
+      expect(full!.tlsFailures).toEqual([
+        { policyDomain: 'example.org', resultType: 'certificate-expired', sendingIp: '192.0.2.9', receivingMx: 'mx.example.org', receivingIp: '198.51.100.1', failedCount: 4 },
+      ]);
+      expect(await store.listReports()).toHaveLength(1);
+    });
+
+    it('filters reports by domain, kind and period, newest first', async () => {
+      await store.storeAggregateReport(aggregateReport('A', 1_000_000), Buffer.from('a'), 'file');
+      await store.storeAggregateReport(aggregateReport('B', 2_000_000, 'Other.Example'), Buffer.from('b'), 'file');
+      await store.storeTlsReport(tlsReport('C', 3_000_000), Buffer.from('c'), 'file');
+      expect((await store.listReports()).map((r) => r.reportId)).toEqual(['C', 'B', 'A']);
+      expect((await store.listReports({ domain: 'other.example' })).map((r) => r.reportId)).toEqual(['B']);
+      expect((await store.listReports({ kind: 'aggregate' })).map((r) => r.reportId)).toEqual(['B', 'A']);
+      expect((await store.listReports({ since: 2_000_000_000, until: 3_000_000_000 })).map((r) => r.reportId)).toEqual(['B']);
+      expect((await store.listReports({ limit: 1 })).map((r) => r.reportId)).toEqual(['C']);
+    });
+
+    it('records rejected inputs; the same id twice is one row', async () => {
+      const input = { id: 'X1', at: 1000, source: 'file' as const, name: 'bad.xml', code: 'KGM-REPORT-XML', reason: 'empty document', size: 0 };
+      await store.recordRejectedInput(input);
+      await store.recordRejectedInput(input);
+      await store.recordRejectedInput({ at: 2000, source: 'mail', name: 'm.eml', code: 'KGM-REPORT-NO-REPORT', reason: 'no report', size: 10 });
+      const rows = await store.listRejectedInputs();
+      expect(rows).toHaveLength(2);
+      expect(rows[1]).toEqual(input);
+      expect(rows[0]).toMatchObject({ name: 'm.eml', source: 'mail' });
     });
 
     it('takes a large batch (group commit of many messages with many recipients)', async () => {

@@ -72,7 +72,7 @@ async function unpackAt(bytes: Buffer, name: string, l: UnpackLimits, depth: num
   }
   if (isGzip(bytes)) {
     if (depth >= MAX_NESTING) return refuse('KGM-REPORT-ZIP', `${name}: gzip nested more than ${MAX_NESTING} deep`);
-    const inner = await gunzipBounded(bytes, name, l);
+    const inner = await gunzipBounded(trimLineEnd(bytes, l), name, l);
     if (!inner.ok) return inner;
     return unpackAt(inner.bytes, name.replace(/\.gz$/i, ''), l, depth + 1);
   }
@@ -81,6 +81,17 @@ async function unpackAt(bytes: Buffer, name: string, l: UnpackLimits, depth: num
     return unzipBounded(bytes, name, l);
   }
   return { ok: true, files: [{ name, bytes }] };
+}
+
+/**
+ * Some senders (Mimecast, seen in the wild) append CRLF to a gzip attachment; the trailer's ISIZE
+ * then reads as 167 MB or more. When the declared size is over budget and the bytes end in a line
+ * end, the line end is dropped (a true gzip that large is refused by the budget either way).
+ */
+function trimLineEnd(bytes: Buffer, l: UnpackLimits): Buffer {
+  if (bytes.length < 20 || bytes[bytes.length - 1] !== 0x0a) return bytes;
+  if (bytes.readUInt32LE(bytes.length - 4) <= l.maxDecompressedBytes) return bytes;
+  return bytes.subarray(0, bytes.length - (bytes[bytes.length - 2] === 0x0d ? 2 : 1));
 }
 
 async function gunzipBounded(

@@ -114,6 +114,76 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('quarantine_state_at').on('quarantine').columns(['state', 'at']).execute();
     },
   },
+  '0006_reports': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('reports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('org', 'text', (c) => c.notNull())
+        .addColumn('report_id', 'text', (c) => c.notNull())
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('begin', 'bigint', (c) => c.notNull())
+        .addColumn('end', 'bigint', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('raw', 'blob', (c) => c.notNull())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('warnings', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reports_domain_begin').on('reports').columns(['domain', 'begin']).execute();
+      await db.schema.createIndex('reports_begin').on('reports').column('begin').execute();
+      await db.schema
+        .createTable('report_records')
+        .addColumn('report', 'text', (c) => c.notNull().references('reports.id').onDelete('cascade'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('source_ip', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('disposition', 'text')
+        .addColumn('dkim_aligned', 'text')
+        .addColumn('spf_aligned', 'text')
+        .addColumn('header_from', 'text', (c) => c.notNull())
+        .addColumn('envelope_from', 'text')
+        .addColumn('dkim', 'text', (c) => c.notNull())
+        .addColumn('spf', 'text', (c) => c.notNull())
+        .addColumn('overrides', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('report_records_pk', ['report', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('tls_policies')
+        .addColumn('report', 'text', (c) => c.notNull().references('reports.id').onDelete('cascade'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('policy_type', 'text', (c) => c.notNull())
+        .addColumn('policy_domain', 'text', (c) => c.notNull())
+        .addColumn('successful', 'bigint', (c) => c.notNull())
+        .addColumn('failed', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tls_policies_pk', ['report', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('tls_failures')
+        .addColumn('report', 'text', (c) => c.notNull().references('reports.id').onDelete('cascade'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('policy_domain', 'text', (c) => c.notNull())
+        .addColumn('result_type', 'text', (c) => c.notNull())
+        .addColumn('sending_ip', 'text')
+        .addColumn('receiving_mx', 'text')
+        .addColumn('receiving_ip', 'text')
+        .addColumn('failed_count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tls_failures_pk', ['report', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('rejected_inputs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('rejected_inputs_at').on('rejected_inputs').column('at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -197,6 +197,14 @@ describe('hostile compressed reports are refused, not inflated', () => {
     expect(ms).toBeLessThan(1000);
   });
 
+  it('a gzip with CRLF appended (Mimecast) is read, not taken for a bomb', async () => {
+    const xml = Buffer.from('<feedback></feedback>');
+    for (const tail of ['\r\n', '\n']) {
+      const out = await unpackReport(Buffer.concat([gzipSync(xml), Buffer.from(tail)]), 'r.xml.gz');
+      expect(out.ok && out.files[0]!.bytes.equals(xml)).toBe(true);
+    }
+  });
+
   it('plain input over the budget: KGM-REPORT-TOO-LARGE', async () => {
     const out = await unpackReport(Buffer.alloc(2048, 0x20), 'big.xml', { maxDecompressedBytes: 1024 });
     expect(out).toMatchObject({ ok: false, code: 'KGM-REPORT-TOO-LARGE' });

@@ -1,0 +1,206 @@
+/**
+ * `kagami reports import PATH... | list | show ID | rejected`: DMARC aggregate and TLS reports
+ * taken from files, messages, mbox files and Maildirs into the store (issue #5).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { KagamiError } from '../core/errors.js';
+import { dataPaths, resolveDomains } from '../main.js';
+import { importPaths, type ImportSummary } from '../reports/ingest/files.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { RejectedInput, ReportFilter, ReportSummary, Store, StoredReport } from '../store/types.js';
+import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
+import { parseTimeSpec } from './time.js';
+
+interface ReportsFlags extends Omit<CommonFlags, 'domain'> {
+  domain?: string;
+  kind?: 'aggregate' | 'tls';
+  since?: number;
+  until?: number;
+  limit?: number;
+  json?: boolean;
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+
+function timeOption(text: string): number {
+  const r = parseTimeSpec(text, Date.now());
+  if (!r.ok) throw new InvalidArgumentError(r.error);
+  return r.ms;
+}
+
+function limitOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('a positive number of rows');
+  return n;
+}
+
+async function withStore<T>(flags: { config?: string | undefined; data?: string | undefined }, create: boolean, work: (store: Store, config: ReturnType<typeof configFrom>) => Promise<T>, empty: T): Promise<T> {
+  const config = configFrom({ config: flags.config, data: flags.data });
+  const file = dataPaths(config.data_dir).db;
+  if (!existsSync(file)) {
+    if (!create) return empty;
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  }
+  const store = openSqliteStore({ file });
+  try {
+    await store.migrate();
+    return await work(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+/** One report as `reports list --json` prints it. */
+export function reportJson(r: ReportSummary) {
+  return {
+    id: r.id,
+    kind: r.kind,
+    org: r.org,
+    reportId: r.reportId,
+    domain: r.domain,
+    begin: iso(r.begin),
+    end: iso(r.end),
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    source: r.source,
+    records: r.records,
+    messages: r.messages,
+    failed: r.failed,
+  };
+}
+
+function rejectedJson(r: RejectedInput) {
+  return { id: r.id, at: new Date(r.at).toISOString(), source: r.source, name: r.name, code: r.code, reason: r.reason, size: r.size };
+}
+
+async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
+  try {
+    const tty = process.stderr.isTTY && !flags.json;
+    const result = await withStore(flags, true, async (store, config) => {
+      const bar = tty ? new cliProgress.SingleBar({ format: 'importing [{bar}] {value}/{total} files', clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      let started = false;
+      const summary = await importPaths(paths, {
+        store,
+        onProgress: (done, total, name) => {
+          if (bar) {
+            if (!started) {
+              bar.start(total, 0);
+              started = true;
+            }
+            bar.update(done);
+          } else if (!flags.json) {
+            process.stderr.write(`[${done}/${total}] ${name}\n`);
+          }
+        },
+      });
+      if (bar && started) bar.stop();
+      const ours = new Set((await resolveDomains(config, store, false)).map((d) => d.toLowerCase()));
+      const foreign = [...new Set(summary.reports.map((r) => r.domain))].filter((d) => d !== '' && !ours.has(d)).sort();
+      return { summary, foreign };
+    }, { summary: { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [] } as ImportSummary, foreign: [] as string[] });
+    const { summary, foreign } = result;
+    if (flags.json) {
+      process.stdout.write(
+        JSON.stringify({ files: summary.files, stored: summary.stored, duplicates: summary.duplicates, rejected: summary.rejected, reports: summary.reports, foreignDomains: foreign }, null, 2) + '\n',
+      );
+    } else {
+      const lines = [`${summary.files} files: ${summary.stored} reports stored, ${summary.duplicates} duplicates, ${summary.rejected.length} rejected.`];
+      for (const r of summary.rejected) lines.push(`  rejected ${r.name}: ${r.code} ${r.reason}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+    if (foreign.length > 0) {
+      process.stderr.write(`kagami: warning: reports for domains that are not ours (see --domain / the domains setting): ${foreign.join(', ')}\n`);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function formatList(rows: ReportSummary[]): string {
+  if (rows.length === 0) return 'No reports.\n';
+  const table = rows.map((r) => [iso(r.begin).slice(0, 16).replace('T', ' '), r.kind, r.domain || '-', r.org || '-', String(r.messages), String(r.failed), r.id]);
+  const head = ['BEGIN', 'KIND', 'DOMAIN', 'REPORTER', 'MESSAGES', 'FAILED', 'ID'];
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...table.map(line)].join('\n') + '\n';
+}
+
+async function runList(flags: ReportsFlags): Promise<void> {
+  try {
+    const filter: ReportFilter = {
+      ...(flags.domain ? { domain: flags.domain.toLowerCase().replace(/\.$/, '') } : {}),
+      ...(flags.kind ? { kind: flags.kind } : {}),
+      ...(flags.since !== undefined ? { since: flags.since } : {}),
+      ...(flags.until !== undefined ? { until: flags.until } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    };
+    const rows = await withStore(flags, false, (store) => store.listReports(filter), [] as ReportSummary[]);
+    process.stdout.write(flags.json ? JSON.stringify({ reports: rows.map(reportJson) }, null, 2) + '\n' : formatList(rows));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function formatReport(r: StoredReport): string {
+  const lines = [
+    `${r.id}  (${r.kind}, ${r.source})`,
+    `  reporter ${r.org}, report id ${r.reportId}`,
+    `  domain ${r.domain || '-'}, ${iso(r.begin)} to ${iso(r.end)}`,
+    `  ${r.messages} messages${r.kind === 'tls' ? `, ${r.failed} failed sessions` : ''}`,
+  ];
+  for (const x of r.aggregateRecords) {
+    lines.push(`  ${x.sourceIp}  count ${x.count}  ${x.disposition ?? '-'}  dkim ${x.dkimAligned ?? '-'} spf ${x.spfAligned ?? '-'}  from ${x.headerFrom}`);
+  }
+  for (const p of r.tlsPolicies) lines.push(`  policy ${p.policyType} ${p.policyDomain}: ${p.successful} ok, ${p.failed} failed`);
+  for (const f of r.tlsFailures) lines.push(`    ${f.resultType}  ${f.sendingIp ?? '-'} -> ${f.receivingMx ?? '-'} (${f.receivingIp ?? '-'})  ${f.failedCount}`);
+  if (r.warnings.length > 0) lines.push(`  ${r.warnings.length} parse warnings (see --json)`);
+  return lines.join('\n') + '\n';
+}
+
+async function runShow(id: string, flags: ReportsFlags): Promise<void> {
+  try {
+    const report = await withStore<StoredReport | null>(flags, false, (store) => store.getReport(id), null);
+    if (!report) throw new KagamiError('KGM-REPORT-UNKNOWN', `"${id}"`);
+    const json = { ...reportJson(report), policy: report.policy, warnings: report.warnings, aggregateRecords: report.aggregateRecords, tlsPolicies: report.tlsPolicies, tlsFailures: report.tlsFailures };
+    process.stdout.write(flags.json ? JSON.stringify({ report: json }, null, 2) + '\n' : formatReport(report));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function runRejected(flags: ReportsFlags): Promise<void> {
+  try {
+    const rows = await withStore(flags, false, (store) => store.listRejectedInputs(flags.limit !== undefined ? { limit: flags.limit } : {}), [] as RejectedInput[]);
+    if (flags.json) process.stdout.write(JSON.stringify({ rejected: rows.map(rejectedJson) }, null, 2) + '\n');
+    else if (rows.length === 0) process.stdout.write('No rejected inputs.\n');
+    else process.stdout.write(rows.map((r) => `${new Date(r.at).toISOString()}  ${r.code}  ${r.name}: ${r.reason}`).join('\n') + '\n');
+  } catch (err) {
+    fail(err);
+  }
+}
+
+export function registerReports(program: Command): void {
+  const reports = program.command('reports').description('DMARC aggregate and TLS reports: import, list, show, rejected');
+  withCommonOptions(reports.command('import').description('import report files, messages (.eml), mbox files, Maildirs or directories'))
+    .argument('<path...>', 'files or directories')
+    .option('--json', 'print JSON: {files, stored, duplicates, rejected: [{name, code, reason}], reports: [...], foreignDomains}')
+    .action((paths: string[], flags: ReportsFlags) => runImport(paths, flags));
+  withCommonOptions(reports.command('list').description('list stored reports, newest period first'))
+    .option('--domain <name>', 'only reports about this domain')
+    .addOption(new Option('--kind <kind>', 'only this kind').choices(['aggregate', 'tls']))
+    .addOption(new Option('--since <time>', 'periods ending at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
+    .addOption(new Option('--until <time>', 'periods beginning before this (same forms as --since)').argParser(timeOption))
+    .addOption(new Option('--limit <n>', 'at most this many rows (default 1000)').argParser(limitOption))
+    .option('--json', 'print JSON: {reports: [{id, kind, org, reportId, domain, begin, end, receivedAt, source, records, messages, failed}]}')
+    .action((flags: ReportsFlags) => runList(flags));
+  withCommonOptions(reports.command('show').description('show one stored report with its records'))
+    .argument('<id>', 'the report id, "<reporter org>!<report id>"')
+    .option('--json', 'print JSON: {report: {...list fields, policy, warnings, aggregateRecords, tlsPolicies, tlsFailures}}')
+    .action((id: string, flags: ReportsFlags) => runShow(id, flags));
+  withCommonOptions(reports.command('rejected').description('list inputs that were not stored, and why'))
+    .addOption(new Option('--limit <n>', 'at most this many rows (default 1000)').argParser(limitOption))
+    .option('--json', 'print JSON: {rejected: [{id, at, source, name, code, reason, size}]}')
+    .action((flags: ReportsFlags) => runRejected(flags));
+}

@@ -1,0 +1,233 @@
+/**
+ * File intake for DMARC aggregate and TLS reports (issue #5): report files (.xml, .json, gzip, zip),
+ * messages (.eml), mbox files, Maildir folders and plain directories. Every input that breaks a
+ * bound or does not parse is recorded as a rejected input with its KGM- code; none stops the batch.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import type { Store } from '../../store/types.js';
+import type { ReportSource } from '../../store/types.js';
+import { parseAggregateReport, type ParseAggregateLimits } from '../model/parse-aggregate.js';
+import { parseTlsReport } from '../model/tlsrpt.js';
+import { DEFAULT_UNPACK_LIMITS, isGzip, isZip, unpackReport, type UnpackLimits } from './decompress.js';
+
+export interface IntakeLimits {
+  unpack: Partial<UnpackLimits>;
+  parse: Partial<ParseAggregateLimits>;
+  /** Most bytes of TLS report JSON. Default 10 MiB. */
+  maxTlsBytes: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: Readonly<IntakeLimits> = Object.freeze({ unpack: {}, parse: {}, maxTlsBytes: 10 * 1024 * 1024 });
+
+export interface IntakeDeps {
+  store: Store;
+  limits?: Partial<IntakeLimits>;
+  source?: ReportSource;
+  /** Called after each input file: how many are done of how many, and its name. */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+export interface RejectedItem {
+  name: string;
+  code: string;
+  reason: string;
+}
+
+export interface StoredItem {
+  id: string;
+  kind: 'aggregate' | 'tls';
+  domain: string;
+  outcome: 'stored' | 'duplicate';
+}
+
+export interface ImportSummary {
+  /** Input files read (each mbox, message, or report file counts once). */
+  files: number;
+  stored: number;
+  duplicates: number;
+  rejected: RejectedItem[];
+  /** Every report found, stored or duplicate. */
+  reports: StoredItem[];
+}
+
+/** Extensions a directory walk takes; a path named on its own is always tried. */
+const REPORT_EXT = /\.(xml|gz|zip|json|eml|mbox|msg)$/i;
+
+interface Ctx {
+  store: Store;
+  limits: IntakeLimits;
+  source: ReportSource;
+  summary: ImportSummary;
+}
+
+/** Imports every report under the given paths (files, directories, Maildirs, mbox files). */
+export async function importPaths(paths: readonly string[], deps: IntakeDeps): Promise<ImportSummary> {
+  const limits: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, ...deps.limits };
+  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [] };
+  const ctx: Ctx = { store: deps.store, limits, source: deps.source ?? 'file', summary };
+  const inputs: string[] = [];
+  for (const p of paths) inputs.push(...(await collect(p, true)));
+  for (let i = 0; i < inputs.length; i++) {
+    const file = inputs[i]!;
+    summary.files++;
+    await importFile(ctx, file);
+    deps.onProgress?.(i + 1, inputs.length, file);
+  }
+  return summary;
+}
+
+/** Imports one path (a file, directory, Maildir or mbox). */
+export function importPath(p: string, deps: IntakeDeps): Promise<ImportSummary> {
+  return importPaths([p], deps);
+}
+
+async function collect(p: string, named: boolean): Promise<string[]> {
+  let st;
+  try {
+    st = await stat(p);
+  } catch {
+    return named ? [p] : []; // importFile records it as unreadable
+  }
+  if (st.isFile()) return named || REPORT_EXT.test(p) ? [p] : [];
+  if (!st.isDirectory()) return [];
+  const entries = (await readdir(p, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  const names = new Set(entries.map((e) => e.name));
+  if (names.has('cur') && names.has('new')) {
+    // Maildir: every file in new/ and cur/ is a message.
+    const out: string[] = [];
+    for (const sub of ['new', 'cur']) {
+      const files = (await readdir(path.join(p, sub), { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.'));
+      out.push(...files.map((e) => path.join(p, sub, e.name)).sort());
+    }
+    return out;
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) out.push(...(await collect(path.join(p, e.name), false)));
+  return out;
+}
+
+async function reject(ctx: Ctx, name: string, code: string, reason: string, bytes: Buffer | null, size: number): Promise<void> {
+  ctx.summary.rejected.push({ name, code, reason });
+  // The id depends on name, code and content only, so importing the same input again adds no row.
+  const id = createHash('sha256').update(`${ctx.source}\0${name}\0${code}\0`).update(bytes ?? Buffer.alloc(0)).digest('hex').slice(0, 32);
+  await ctx.store.recordRejectedInput({ id, at: Date.now(), source: ctx.source, name, code, reason, size });
+}
+
+async function importFile(ctx: Ctx, file: string): Promise<void> {
+  const max = ctx.limits.unpack.maxDecompressedBytes ?? DEFAULT_UNPACK_LIMITS.maxDecompressedBytes;
+  let bytes: Buffer;
+  try {
+    const st = await stat(file);
+    if (st.size > max) return reject(ctx, file, 'KGM-REPORT-TOO-LARGE', `${st.size} bytes exceeds ${max}`, null, st.size);
+    bytes = await readFile(file);
+  } catch (err) {
+    return reject(ctx, file, 'KGM-REPORT-NO-REPORT', `unreadable: ${(err as Error).message}`, null, 0);
+  }
+  if (/\.mbox$/i.test(file) || isMbox(bytes)) {
+    const messages = splitMbox(bytes);
+    for (let i = 0; i < messages.length; i++) await importMessage(ctx, `${file}#${i + 1}`, messages[i]!);
+    if (messages.length === 0) await reject(ctx, file, 'KGM-REPORT-NO-REPORT', 'mbox holds no message', bytes, bytes.length);
+    return;
+  }
+  if (/\.(eml|msg)$/i.test(file) || looksLikeMessage(bytes)) return importMessage(ctx, file, bytes);
+  return importBlob(ctx, file, bytes);
+}
+
+function isMbox(bytes: Buffer): boolean {
+  return bytes.subarray(0, 5).toString('latin1') === 'From ';
+}
+
+/** Splits an mbox on its "From " separator lines (mboxrd ">From " lines are unquoted). */
+export function splitMbox(bytes: Buffer): Buffer[] {
+  const text = bytes.toString('latin1');
+  const parts = text.split(/^From [^\n]*\n/m).slice(1);
+  return parts
+    .map((p) => p.replace(/^>(>*From )/gm, '$1'))
+    .filter((p) => p.trim() !== '')
+    .map((p) => Buffer.from(p, 'latin1'));
+}
+
+/** Header lines first ("Name: value"), not XML, JSON or an archive. */
+function looksLikeMessage(bytes: Buffer): boolean {
+  if (isGzip(bytes) || isZip(bytes)) return false;
+  const head = bytes.subarray(0, 2048).toString('latin1');
+  return /^[A-Za-z][A-Za-z0-9-]*:[^\n]*\r?\n/.test(head) && /^(from|to|subject|date|message-id|received|return-path|mime-version|content-type|delivered-to|dkim-signature|x-[a-z0-9-]+):/im.test(head);
+}
+
+const REPORT_TYPES = /^(application\/(gzip|x-gzip|zip|x-zip-compressed|xml|tlsrpt\+json|tlsrpt\+gzip|tlsrpt|json|octet-stream)|text\/xml|text\/json)$/i;
+
+async function importMessage(ctx: Ctx, name: string, bytes: Buffer): Promise<void> {
+  let mail;
+  try {
+    mail = await simpleParser(bytes, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
+  } catch (err) {
+    return reject(ctx, name, 'KGM-REPORT-NO-REPORT', `not a readable message: ${(err as Error).message}`, bytes, bytes.length);
+  }
+  const reports = mail.attachments.filter(
+    (a) => REPORT_TYPES.test(a.contentType) && (a.contentType !== 'application/octet-stream' || REPORT_EXT.test(a.filename ?? '')),
+  );
+  if (reports.length > 0) {
+    for (const a of reports) {
+      const fname = a.filename ?? (/json|tlsrpt/i.test(a.contentType) ? 'report.json' : 'report.xml');
+      const tlsHint = /tlsrpt/i.test(a.contentType);
+      await importBlob(ctx, `${name}#${fname}`, a.content, tlsHint);
+    }
+    return;
+  }
+  const ctype = mail.headers.get('content-type');
+  const params = typeof ctype === 'object' && ctype && 'params' in ctype ? (ctype.params as Record<string, string | undefined>) : {};
+  const reportType = params['report-type'] ?? '';
+  if (reportType.toLowerCase() === 'feedback-report' || mail.attachments.some((a) => a.contentType === 'message/feedback-report')) {
+    return reject(ctx, name, 'KGM-REPORT-FAILURE', 'a DMARC failure (forensic) report; not stored yet', bytes, bytes.length);
+  }
+  const body = (mail.text ?? '').trim();
+  if (body.startsWith('<?xml') || body.startsWith('<feedback')) return importBlob(ctx, `${name}#body.xml`, Buffer.from(body, 'utf8'));
+  return reject(ctx, name, 'KGM-REPORT-NO-REPORT', 'the message has no aggregate or TLS report attachment', bytes, bytes.length);
+}
+
+async function importBlob(ctx: Ctx, name: string, bytes: Buffer, tlsHint = false): Promise<void> {
+  const unpacked = await unpackReport(bytes, path.basename(name), ctx.limits.unpack);
+  if (!unpacked.ok) return reject(ctx, name, unpacked.code, unpacked.reason, bytes, bytes.length);
+  if (unpacked.files.length === 0) return reject(ctx, name, 'KGM-REPORT-NO-REPORT', 'the archive is empty', bytes, bytes.length);
+  const many = unpacked.files.length > 1;
+  for (const f of unpacked.files) {
+    const label = many ? `${name}#${f.name}` : name;
+    const kind = classify(f.name, f.bytes, tlsHint);
+    if (kind === 'tls') {
+      const parsed = parseTlsReport(f.bytes, ctx.limits.maxTlsBytes);
+      if (!parsed.ok) {
+        await reject(ctx, label, parsed.code, parsed.reason, f.bytes, f.bytes.length);
+        continue;
+      }
+      const outcome = await ctx.store.storeTlsReport(parsed.report, f.bytes, ctx.source, parsed.warnings);
+      note(ctx, `${parsed.report.organizationName}!${parsed.report.reportId}`, 'tls', parsed.report.policies[0]?.policyDomain ?? '', outcome);
+    } else {
+      const parsed = parseAggregateReport(f.bytes, ctx.limits.parse);
+      if (!parsed.ok) {
+        await reject(ctx, label, parsed.code, parsed.reason, f.bytes, f.bytes.length);
+        continue;
+      }
+      const outcome = await ctx.store.storeAggregateReport(parsed.report, f.bytes, ctx.source, parsed.warnings);
+      note(ctx, `${parsed.report.metadata.orgName}!${parsed.report.metadata.reportId}`, 'aggregate', parsed.report.policy.domain, outcome);
+    }
+  }
+}
+
+function note(ctx: Ctx, id: string, kind: 'aggregate' | 'tls', domain: string, outcome: 'stored' | 'duplicate'): void {
+  if (outcome === 'stored') ctx.summary.stored++;
+  else ctx.summary.duplicates++;
+  ctx.summary.reports.push({ id, kind, domain: domain.toLowerCase(), outcome });
+}
+
+/** TLS when named .json or the text starts with '{'; aggregate XML otherwise. */
+function classify(name: string, bytes: Buffer, tlsHint: boolean): 'tls' | 'aggregate' {
+  if (/\.json$/i.test(name)) return 'tls';
+  if (/\.xml$/i.test(name)) return 'aggregate';
+  const start = bytes.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (start.startsWith('{')) return 'tls';
+  if (start.startsWith('<')) return 'aggregate';
+  return tlsHint ? 'tls' : 'aggregate';
+}
