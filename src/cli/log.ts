@@ -2,11 +2,9 @@
  * `kagami log [--domain D] [--action A] [--since T] [--until T] [--limit N] [--json]`: the verdict
  * log, newest first: what was checked and decided for each message, and the operator's releases.
  */
-import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { dataPaths } from '../main.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { VerdictFilter, VerdictRow } from '../store/types.js';
+import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 import { parseTimeSpec } from './time.js';
 
@@ -22,16 +20,8 @@ interface LogFlags extends Omit<CommonFlags, 'domain'> {
   json?: boolean;
 }
 
-export async function readVerdicts(dataDir: string, filter: VerdictFilter): Promise<VerdictRow[]> {
-  const file = dataPaths(dataDir).db;
-  if (!existsSync(file)) return [];
-  const store = openSqliteStore({ file });
-  try {
-    await store.migrate();
-    return await store.listVerdicts(filter);
-  } finally {
-    await store.close();
-  }
+export function readVerdicts(dataDir: string, filter: VerdictFilter): Promise<VerdictRow[]> {
+  return withDataStore(dataDir, (store) => store.listVerdicts(filter), () => []);
 }
 
 /** One verdict as `kagami log --json` prints it. */

@@ -6,15 +6,15 @@
  * The file operation comes first and the index update second: a release interrupted in between
  * finds the file already in the INBOX the next time and only completes the index.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
 import { createDirSyncer, fsyncDir } from '../delivery/fsync.js';
 import { createMaildirDelivery, deliveryTag } from '../delivery/maildir.js';
 import { dataPaths } from '../main.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { QuarantineEntry, Store } from '../store/types.js';
+import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 
 interface QuarantineFlags extends CommonFlags {
@@ -41,16 +41,8 @@ export function quarantineJson(e: QuarantineEntry) {
   return { ...e, at: new Date(e.at).toISOString(), changedAt: e.changedAt === null ? null : new Date(e.changedAt).toISOString() };
 }
 
-async function withStore<T>(config: Config, none: () => T, use: (store: Store) => Promise<T>): Promise<T> {
-  const file = dataPaths(config.data_dir).db;
-  if (!existsSync(file)) return none();
-  const store = openSqliteStore({ file });
-  try {
-    await store.migrate();
-    return await use(store);
-  } finally {
-    await store.close();
-  }
+function withStore<T>(config: Config, none: () => T, use: (store: Store) => Promise<T>): Promise<T> {
+  return withDataStore(config.data_dir, use, none);
 }
 
 /** The Maildir++ folder directory of a mailbox, laid out as the delivery worker writes it. */

@@ -1,8 +1,6 @@
 /** `kagami queue [list] [--json]`: what is waiting, deferred, delivered or bounced. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dataPaths } from '../main.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { withDataStore } from './data-store.js';
 import type { QueueEntry } from '../store/types.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 
@@ -10,16 +8,8 @@ interface QueueFlags extends CommonFlags {
   json?: boolean;
 }
 
-export async function readQueue(dataDir: string): Promise<QueueEntry[]> {
-  const file = dataPaths(dataDir).db;
-  if (!existsSync(file)) return [];
-  const store = openSqliteStore({ file });
-  try {
-    await store.migrate();
-    return await store.listQueue();
-  } finally {
-    await store.close();
-  }
+export function readQueue(dataDir: string): Promise<QueueEntry[]> {
+  return withDataStore(dataDir, (store) => store.listQueue(), () => []);
 }
 
 function formatTable(messages: QueueEntry[]): string {

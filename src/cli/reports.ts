@@ -2,15 +2,13 @@
  * `kagami reports import PATH... | list | show ID | rejected`: DMARC aggregate and TLS reports
  * taken from files, messages, mbox files and Maildirs into the store (issue #5).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
-import { dataPaths, resolveDomains } from '../main.js';
+import { resolveDomains } from '../main.js';
 import { importPaths, type ImportSummary } from '../reports/ingest/files.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { RejectedInput, ReportFilter, ReportSummary, Store, StoredReport } from '../store/types.js';
+import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 import { parseTimeSpec } from './time.js';
 
@@ -37,20 +35,9 @@ function limitOption(text: string): number {
   return n;
 }
 
-async function withStore<T>(flags: { config?: string | undefined; data?: string | undefined }, create: boolean, work: (store: Store, config: ReturnType<typeof configFrom>) => Promise<T>, empty: T): Promise<T> {
+function withStore<T>(flags: { config?: string | undefined; data?: string | undefined }, create: boolean, work: (store: Store, config: ReturnType<typeof configFrom>) => Promise<T>, empty: T): Promise<T> {
   const config = configFrom({ config: flags.config, data: flags.data });
-  const file = dataPaths(config.data_dir).db;
-  if (!existsSync(file)) {
-    if (!create) return empty;
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  }
-  const store = openSqliteStore({ file });
-  try {
-    await store.migrate();
-    return await work(store, config);
-  } finally {
-    await store.close();
-  }
+  return withDataStore(config.data_dir, (store) => work(store, config), () => empty, { create });
 }
 
 /** One report as `reports list --json` prints it. */

@@ -1,20 +1,19 @@
 /** `kagami serve`: run the server until SIGTERM or SIGINT. */
 import type { Command } from 'commander';
-import { startServer } from '../main.js';
+import { startServer, type RunningServer } from '../main.js';
 import { configFrom, fail, withServerOptions, type CommonFlags } from './options.js';
 
 export function registerServe(program: Command): void {
   withServerOptions(program.command('serve').description('run the mail server (MX, metrics) on the embedded SQLite store')).action(
     async (flags: CommonFlags) => {
-      let server;
-      try {
-        server = await startServer(configFrom(flags));
-      } catch (err) {
-        fail(err);
-      }
+      // Handlers go in before anything binds: ports.json appears before startServer resolves,
+      // and a SIGTERM sent right then must stop the server gracefully, not kill it.
+      let server: RunningServer | null = null;
+      let stopRequested = false;
       let stopping = false;
       const stop = () => {
-        if (stopping) return;
+        stopRequested = true;
+        if (!server || stopping) return;
         stopping = true;
         server
           .stop()
@@ -23,7 +22,13 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
-      process.on('SIGHUP', () => void server.reloadTls());
+      process.on('SIGHUP', () => void server?.reloadTls());
+      try {
+        server = await startServer(configFrom(flags));
+      } catch (err) {
+        fail(err);
+      }
+      if (stopRequested) stop();
     },
   );
 }
