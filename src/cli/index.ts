@@ -7,6 +7,7 @@ import { registerQuarantine } from './quarantine.js';
 import { registerQueue } from './queue.js';
 import { registerReports } from './reports.js';
 import { registerServe } from './serve.js';
+import { registerSources, registerTlsReports } from './sources.js';
 import { registerVerify } from './verify.js';
 
 const program = new Command('kagami')
@@ -22,5 +23,7 @@ registerDemo(program);
 registerLog(program);
 registerQuarantine(program);
 registerReports(program);
+registerSources(program);
+registerTlsReports(program);
 
 await program.parseAsync(process.argv);
