@@ -26,6 +26,7 @@ import { ensureSelfSigned, loadOperatorTls } from './smtp/server/tls.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { buildWebApp } from './web/app.js';
+import { importMessageBytes } from './reports/ingest/files.js';
 import { dropPrivileges } from './privileges.js';
 
 export interface Ports {
@@ -124,8 +125,19 @@ export async function startServer(
     : await ensureSelfSigned(config.data_dir, config.hostname);
 
   const maildir = createMaildirDelivery({ root: paths.mail, hostname: config.hostname, dirSyncer });
+  const ourDomains = new Set(domains);
+  const isOurs = (d: string) => {
+    const name = d.toLowerCase().replace(/\.$/, '');
+    return [...ourDomains].some((o) => name === o || name.endsWith('.' + o));
+  };
   const worker = createDeliveryWorker({
     store,
+    ingestReport: async (message, queueId) => {
+      const s = await importMessageBytes(message, `mail ${queueId}`, { store, source: 'mail', acceptDomain: isOurs });
+      for (const r of s.rejected) log.warn({ event: 'report-rejected', queueId, code: r.code, reason: r.reason }, 'report refused');
+      if (s.stored + s.duplicates > 0) log.info({ event: 'report', queueId, stored: s.stored, duplicates: s.duplicates }, 'report stored');
+      return { result: 'delivered', response: `reports: ${s.stored} stored, ${s.duplicates} duplicate, ${s.rejected.length} refused` };
+    },
     spool,
     maildir,
     resolver,
@@ -161,6 +173,8 @@ export async function startServer(
       localUsers,
       unknownLocalUser: config.delivery.unknown_local_user,
       localRoute: config.delivery.mode,
+      reportAddresses: new Set(config.reports.addresses.map((a) => a.toLowerCase())),
+      deliverReports: config.reports.deliver,
       mailboxExists: (mailbox) => existsSync(path.join(paths.mail, mailbox)),
     },
   });

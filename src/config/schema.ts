@@ -77,6 +77,16 @@ export const configSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     delivery: deliverySchema.default(deliverySchema.parse({})),
     aliases: z.record(z.string(), z.array(z.string().min(3)).min(1)).default({}).describe('Address (lowercase) → local users or outside addresses.'),
+    reports: z
+      .object({
+        addresses: z
+          .array(z.string().regex(/^[a-z0-9._+-]+$/i, 'a local part, such as dmarc'))
+          .default(['dmarc', 'tlsrpt'])
+          .describe('Local parts whose mail, in every domain of ours, is read as DMARC and TLS reports (rua=mailto:dmarc@example.com).'),
+        deliver: z.boolean().default(false).describe('Also deliver report mail to the Maildir of that address.'),
+      })
+      .strict()
+      .default({ addresses: ['dmarc', 'tlsrpt'], deliver: false }),
     policy: z
       .object({
         enforce: z

@@ -200,6 +200,12 @@ const entries = [
     action: 'Check that the file is a TLS-RPT JSON report (application/tlsrpt+json or +gzip); it is recorded as a rejected input.',
   },
   {
+    code: 'KGM-REPORT-FOREIGN',
+    temporary: false,
+    message: 'A report that arrived by mail is about a domain Kagami does not accept mail for.',
+    action: 'Nothing, if it was misaddressed; otherwise add the domain with --domain (a file import takes any domain).',
+  },
+  {
     code: 'KGM-ARC-SEAL',
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',

@@ -32,6 +32,8 @@ export interface DeliveryWorker {
 
 export interface WorkerDeps {
   store: Store;
+  /** Reads a message sent to a report address (route "reports") into the report store. */
+  ingestReport?: (message: Buffer, queueId: string) => Promise<RecipientResult>;
   spool: Spool;
   maildir: MaildirDelivery;
   resolver: DnsResolver;
@@ -189,8 +191,15 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     const parts = first.spoolComplete ? [withoutReturnPath(body)] : [Buffer.from(first.traceHeaders, 'latin1'), body];
     const size = parts.reduce((n, p) => n + p.length, 0);
     const byRoute = { lmtp: [] as PendingDelivery[], remote: new Map<string, PendingDelivery[]>() };
+    let ingested: RecipientResult | null = null;
     for (const item of items) {
-      if (item.route === 'maildir') results.set(item, await deliverLocal(item, body));
+      if (item.route === 'reports') {
+        // One message read once, however many report addresses it was sent to.
+        ingested ??= deps.ingestReport
+          ? await deps.ingestReport(body, item.messageId).catch((err: unknown) => ({ result: 'tempfail' as const, reason: `report intake failed: ${(err as Error).message}` }))
+          : { result: 'permfail', reason: 'report intake is not configured' };
+        results.set(item, ingested);
+      } else if (item.route === 'maildir') results.set(item, await deliverLocal(item, body));
       else if (item.route === 'lmtp') byRoute.lmtp.push(item);
       else {
         const domain = item.mailbox.slice(item.mailbox.lastIndexOf('@') + 1);

@@ -18,6 +18,9 @@ export interface RecipientPolicy {
   localRoute: 'maildir' | 'lmtp';
   /** Whether a Maildir already exists for "<domain>/<user>" (an existing mailbox is a known user). */
   mailboxExists(mailbox: string): boolean;
+  /** Local parts whose mail is read as reports (route "reports"), and whether it is also delivered. */
+  reportAddresses?: ReadonlySet<string>;
+  deliverReports?: boolean;
 }
 
 export type RecipientDecision =
@@ -96,6 +99,10 @@ function expand(
       if (nested) return nested;
     }
     return null;
+  }
+  if (policy.reportAddresses?.has(user)) {
+    targets.push({ address: original, route: 'reports', mailbox: key });
+    if (!policy.deliverReports) return null;
   }
   const mailbox = `${domain}/${user}`;
   const known =

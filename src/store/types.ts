@@ -7,7 +7,7 @@ import type { AggregateReport } from '../reports/model/aggregate.js';
 import type { TlsReport } from '../reports/model/tlsrpt.js';
 
 /** How a recipient is delivered. */
-export type Route = 'maildir' | 'lmtp' | 'remote';
+export type Route = 'maildir' | 'lmtp' | 'remote' | 'reports';
 
 /** Where a recipient stands in the queue. */
 export type RecipientState = 'queued' | 'deferred' | 'delivered' | 'bounced';

@@ -28,6 +28,11 @@ export interface IntakeDeps {
   source?: ReportSource;
   /** Called after each input file: how many are done of how many, and its name. */
   onProgress?: (done: number, total: number, name: string) => void;
+  /**
+   * Reports about a domain this does not accept are refused (KGM-REPORT-FOREIGN). Mail and IMAP
+   * intake pass our domains; file imports take any domain (the CLI warns instead).
+   */
+  acceptDomain?: (domain: string) => boolean;
 }
 
 export interface RejectedItem {
@@ -61,6 +66,21 @@ interface Ctx {
   limits: IntakeLimits;
   source: ReportSource;
   summary: ImportSummary;
+  acceptDomain?: (domain: string) => boolean;
+}
+
+/** Imports the reports carried by one message (a mail to our report address). */
+export async function importMessageBytes(bytes: Buffer, name: string, deps: IntakeDeps): Promise<ImportSummary> {
+  const summary: ImportSummary = { files: 1, stored: 0, duplicates: 0, rejected: [], reports: [] };
+  const ctx: Ctx = {
+    store: deps.store,
+    limits: { ...DEFAULT_INTAKE_LIMITS, ...deps.limits },
+    source: deps.source ?? 'mail',
+    summary,
+    ...(deps.acceptDomain ? { acceptDomain: deps.acceptDomain } : {}),
+  };
+  await importMessage(ctx, name, bytes);
+  return summary;
 }
 
 /** Imports every report under the given paths (files, directories, Maildirs, mbox files). */
@@ -202,12 +222,21 @@ async function importBlob(ctx: Ctx, name: string, bytes: Buffer, tlsHint = false
         await reject(ctx, label, parsed.code, parsed.reason, f.bytes, f.bytes.length);
         continue;
       }
+      const domain = parsed.report.policies[0]?.policyDomain ?? '';
+      if (ctx.acceptDomain && !ctx.acceptDomain(domain)) {
+        await reject(ctx, label, 'KGM-REPORT-FOREIGN', `a TLS report about ${domain || 'no domain'}, which is not one of ours`, f.bytes, f.bytes.length);
+        continue;
+      }
       const outcome = await ctx.store.storeTlsReport(parsed.report, f.bytes, ctx.source, parsed.warnings);
       note(ctx, `${parsed.report.organizationName}!${parsed.report.reportId}`, 'tls', parsed.report.policies[0]?.policyDomain ?? '', outcome);
     } else {
       const parsed = parseAggregateReport(f.bytes, ctx.limits.parse);
       if (!parsed.ok) {
         await reject(ctx, label, parsed.code, parsed.reason, f.bytes, f.bytes.length);
+        continue;
+      }
+      if (ctx.acceptDomain && !ctx.acceptDomain(parsed.report.policy.domain)) {
+        await reject(ctx, label, 'KGM-REPORT-FOREIGN', `an aggregate report about ${parsed.report.policy.domain}, which is not one of ours`, f.bytes, f.bytes.length);
         continue;
       }
       const outcome = await ctx.store.storeAggregateReport(parsed.report, f.bytes, ctx.source, parsed.warnings);
