@@ -27,6 +27,7 @@ import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { buildWebApp } from './web/app.js';
 import { importMessageBytes } from './reports/ingest/files.js';
+import { createImapPoller } from './reports/ingest/imap.js';
 import { dropPrivileges } from './privileges.js';
 
 export interface Ports {
@@ -204,11 +205,14 @@ export async function startServer(
   );
   await writeAtomically(paths.ports, JSON.stringify(ports) + '\n');
   await worker.start();
+  const imap = config.reports.imap ? createImapPoller({ config: config.reports.imap, store, acceptDomain: isOurs, log }) : undefined;
+  imap?.start();
 
   async function stop(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'stopping', inFlight: mx.inFlight() }, 'stopping: finishing transactions in flight');
+    await imap?.stop();
     await mx.close(30_000);
     await acceptor.idle();
     await worker.stop();

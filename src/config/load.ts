@@ -95,6 +95,7 @@ export function validateConfig(raw: Raw, baseDir = process.cwd()): Readonly<Kaga
   config.data_dir = path.resolve(baseDir, config.data_dir);
   if (config.tls.cert) config.tls.cert = path.resolve(baseDir, config.tls.cert);
   if (config.tls.key) config.tls.key = path.resolve(baseDir, config.tls.key);
+  if (config.reports.imap) config.reports.imap.password_file = path.resolve(baseDir, config.reports.imap.password_file);
   config.aliases = Object.fromEntries(
     Object.entries(config.aliases).map(([k, v]) => [k.toLowerCase(), v.map((t) => t.trim())]),
   );
@@ -112,6 +113,8 @@ export function loadConfig(overrides: ConfigOverrides = {}): Readonly<KagamiConf
     for (const key of ['cert', 'key']) {
       if (tls && typeof tls[key] === 'string') tls[key] = path.resolve(fileDir, tls[key] as string);
     }
+    const imap = (raw.reports as Raw | undefined)?.imap as Raw | undefined;
+    if (imap && typeof imap.password_file === 'string') imap.password_file = path.resolve(fileDir, imap.password_file);
   }
   applyOverrides(raw, overrides);
   return validateConfig(raw);

@@ -84,6 +84,21 @@ export const configSchema = z
           .default(['dmarc', 'tlsrpt'])
           .describe('Local parts whose mail, in every domain of ours, is read as DMARC and TLS reports (rua=mailto:dmarc@example.com).'),
         deliver: z.boolean().default(false).describe('Also deliver report mail to the Maildir of that address.'),
+        imap: z
+          .object({
+            host: z.string().min(1).describe('IMAP server polled for report mail.'),
+            port: port.default(993).describe('IMAP server port.'),
+            tls: z.enum(['implicit', 'starttls', 'none']).default('implicit').describe('"implicit" (IMAPS), "starttls", or "none" (plaintext; tests only).'),
+            user: z.string().min(1).describe('IMAP login name.'),
+            password_file: z.string().min(1).describe('File holding the IMAP password (first line); the password never goes in the config or logs.'),
+            folder: z.string().min(1).default('INBOX').describe('Folder read for reports.'),
+            move_to: z.string().min(1).optional().describe('Folder processed mail is moved into; without it, processed mail is flagged \\Seen and only unseen mail is read.'),
+            interval: z.number().positive().default(300).describe('Seconds between polls.'),
+            reject_unauthorized: z.boolean().default(true).describe('Refuse an IMAP server certificate that does not verify.'),
+          })
+          .strict()
+          .optional()
+          .describe('An IMAP mailbox polled for DMARC and TLS reports (imapflow); unset = no polling.'),
       })
       .strict()
       .default({ addresses: ['dmarc', 'tlsrpt'], deliver: false }),

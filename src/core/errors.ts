@@ -206,6 +206,12 @@ const entries = [
     action: 'Nothing, if it was misaddressed; otherwise add the domain with --domain (a file import takes any domain).',
   },
   {
+    code: 'KGM-REPORT-IMAP',
+    temporary: true,
+    message: 'Polling the IMAP mailbox for reports failed (connect, login, folder, or fetch).',
+    action: 'Check reports.imap (host, port, tls, user, password_file, folder) and the server; the next poll retries.',
+  },
+  {
     code: 'KGM-ARC-SEAL',
     temporary: false,
     message: 'The message could not be ARC-sealed (its newest seal already failed, the chain is full, or the key is unusable).',
