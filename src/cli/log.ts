@@ -2,11 +2,11 @@
  * `kagami log [--domain D] [--action A] [--since T] [--until T] [--limit N] [--json]`: the verdict
  * log, newest first: what was checked and decided for each message, and the operator's releases.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { VerdictFilter, VerdictRow } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
-import { parseTimeSpec } from './time.js';
+import { limitOption, timeOption } from './time.js';
 
 /** The actions a verdict row can carry (`released` is written by `kagami quarantine release`). */
 export const VERDICT_ACTIONS = ['deliver', 'quarantine', 'reject', 'tempfail', 'released'] as const;
@@ -67,18 +67,6 @@ function formatTable(rows: VerdictRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(head), ...table.map(line)].join('\n') + '\n';
-}
-
-function timeOption(text: string): number {
-  const r = parseTimeSpec(text, Date.now());
-  if (!r.ok) throw new InvalidArgumentError(r.error);
-  return r.ms;
-}
-
-function limitOption(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('a positive number of rows');
-  return n;
 }
 
 async function printLog(flags: LogFlags): Promise<void> {

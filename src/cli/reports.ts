@@ -3,14 +3,14 @@
  * taken from files, messages, mbox files and Maildirs into the store (issue #5).
  */
 import cliProgress from 'cli-progress';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
 import { resolveDomains } from '../main.js';
 import { importPaths, type ImportSummary } from '../reports/ingest/files.js';
 import type { RejectedInput, ReportFilter, ReportSummary, Store, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
-import { parseTimeSpec } from './time.js';
+import { limitOption, timeOption } from './time.js';
 
 interface ReportsFlags extends Omit<CommonFlags, 'domain'> {
   domain?: string;
@@ -22,18 +22,6 @@ interface ReportsFlags extends Omit<CommonFlags, 'domain'> {
 }
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
-
-function timeOption(text: string): number {
-  const r = parseTimeSpec(text, Date.now());
-  if (!r.ok) throw new InvalidArgumentError(r.error);
-  return r.ms;
-}
-
-function limitOption(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('a positive number of rows');
-  return n;
-}
 
 function withStore<T>(flags: { config?: string | undefined; data?: string | undefined }, create: boolean, work: (store: Store, config: ReturnType<typeof configFrom>) => Promise<T>, empty: T): Promise<T> {
   const config = configFrom({ config: flags.config, data: flags.data });

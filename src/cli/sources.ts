@@ -2,14 +2,14 @@
  * `kagami sources --domain D` (who sends as D, from stored DMARC aggregate reports, with reverse
  * DNS and named-sender identification) and `kagami tls-reports --domain D` (issue #5).
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { summariseSources, summariseTls, type SourceSummary, type TlsSummary } from '../analysis/sources.js';
 import { buildResolver } from '../main.js';
 import type { DnsResolver } from '../dns/types.js';
 import type { ReportFilter, Store, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions } from './options.js';
-import { parseTimeSpec } from './time.js';
+import { timeOption } from './time.js';
 
 interface SourcesFlags {
   config?: string;
@@ -27,12 +27,6 @@ const PTR_CONCURRENCY = 8;
 const REPORT_LIMIT = 100_000;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function timeOption(text: string): number {
-  const r = parseTimeSpec(text, Date.now());
-  if (!r.ok) throw new InvalidArgumentError(r.error);
-  return r.ms;
-}
 
 const normaliseDomain = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
 

@@ -4,6 +4,8 @@
  */
 
 /** The instant in milliseconds since the epoch, or why the text is not one. */
+import { InvalidArgumentError } from 'commander';
+
 export type TimeSpecResult = { ok: true; ms: number } | { ok: false; error: string };
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -34,4 +36,18 @@ export function parseTimeSpec(text: string, now: number): TimeSpecResult {
   if (offHours > 23 || offMinutes > 59) return { ok: false, error: `"${text}": the UTC offset is out of range` };
   const offset = (offHours * 60 + offMinutes) * 60_000 * (digits[0] === '-' ? -1 : 1);
   return { ok: true, ms: utc - offset };
+}
+
+/** commander argument parser for --since/--until: a time spec, now. */
+export function timeOption(text: string): number {
+  const r = parseTimeSpec(text, Date.now());
+  if (!r.ok) throw new InvalidArgumentError(r.error);
+  return r.ms;
+}
+
+/** commander argument parser for --limit: a positive whole number. */
+export function limitOption(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('a positive number of rows');
+  return n;
 }
