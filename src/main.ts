@@ -26,9 +26,12 @@ import { ensureSelfSigned, loadOperatorTls } from './smtp/server/tls.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { buildWebApp } from './web/app.js';
-import { importMessageBytes } from './reports/ingest/files.js';
+import { importMessageBytes, intakeLimits } from './reports/ingest/files.js';
 import { createImapPoller } from './reports/ingest/imap.js';
 import { dropPrivileges } from './privileges.js';
+import { alertThresholdsFrom, createAlertRunner } from './analysis/alert-runner.js';
+import { cachedReverseLookups, outboundAddresses } from './analysis/ptr-cache.js';
+import { resolveRecipient, type RecipientPolicy } from './pipeline/recipients.js';
 
 export interface Ports {
   smtp?: number;
@@ -134,7 +137,7 @@ export async function startServer(
   const worker = createDeliveryWorker({
     store,
     ingestReport: async (message, queueId) => {
-      const s = await importMessageBytes(message, `mail ${queueId}`, { store, source: 'mail', acceptDomain: isOurs });
+      const s = await importMessageBytes(message, `mail ${queueId}`, { store, source: 'mail', acceptDomain: isOurs, limits: intakeLimits(config.reports.limits) });
       for (const r of s.rejected) log.warn({ event: 'report-rejected', queueId, code: r.code, reason: r.reason }, 'report refused');
       if (s.stored + s.duplicates > 0) log.info({ event: 'report', queueId, stored: s.stored, duplicates: s.duplicates }, 'report stored');
       return { result: 'delivered', response: `reports: ${s.stored} stored, ${s.duplicates} duplicate, ${s.rejected.length} refused` };
@@ -158,6 +161,16 @@ export async function startServer(
     },
   });
   const localUsers = new Set(config.delivery.local_users.map((u) => u.toLowerCase()));
+  const recipientPolicy: RecipientPolicy = {
+    domains: new Set(domains),
+    aliases: config.aliases,
+    localUsers,
+    unknownLocalUser: config.delivery.unknown_local_user,
+    localRoute: config.delivery.mode,
+    reportAddresses: new Set(config.reports.addresses.map((a) => a.toLowerCase())),
+    deliverReports: config.reports.deliver,
+    mailboxExists: (mailbox) => existsSync(path.join(paths.mail, mailbox)),
+  };
   const handlers = createInboundHandlers({
     config,
     store,
@@ -168,16 +181,7 @@ export async function startServer(
     clock,
     log,
     metrics,
-    recipientPolicy: {
-      domains: new Set(domains),
-      aliases: config.aliases,
-      localUsers,
-      unknownLocalUser: config.delivery.unknown_local_user,
-      localRoute: config.delivery.mode,
-      reportAddresses: new Set(config.reports.addresses.map((a) => a.toLowerCase())),
-      deliverReports: config.reports.deliver,
-      mailboxExists: (mailbox) => existsSync(path.join(paths.mail, mailbox)),
-    },
+    recipientPolicy,
   });
   const mx = createMxListener({ hostname: config.hostname, limits: config.limits, cert: tls.cert, key: tls.key, handlers });
   let stopping = false;
@@ -205,14 +209,40 @@ export async function startServer(
   );
   await writeAtomically(paths.ports, JSON.stringify(ports) + '\n');
   await worker.start();
-  const imap = config.reports.imap ? createImapPoller({ config: config.reports.imap, store, acceptDomain: isOurs, log }) : undefined;
+  const imap = config.reports.imap ? createImapPoller({ config: config.reports.imap, store, acceptDomain: isOurs, log, limits: intakeLimits(config.reports.limits) }) : undefined;
   imap?.start();
+  const postmaster = config.alerts.postmaster ?? `postmaster@${domains[0] ?? DEFAULT_DOMAIN}`;
+  const alerts = config.alerts.enabled
+    ? createAlertRunner({
+        store,
+        domains,
+        thresholds: alertThresholdsFrom(config.alerts),
+        interval: config.alerts.interval,
+        postmaster,
+        from: `postmaster@${domains[0] ?? DEFAULT_DOMAIN}`,
+        hostname: config.hostname,
+        reverse: async (ips) => (await cachedReverseLookups({ store, resolver, now: clock.now() }, ips)).enrich,
+        ours: () => outboundAddresses(store),
+        sourceOptions: { ownNetworks: config.reports.own_ips, trustedForwarders: config.policy.trusted_forwarders },
+        // An outside postmaster address is not ours to route locally: it goes out like an alias target.
+        route: (address) => {
+          const d = resolveRecipient(address, recipientPolicy);
+          return d.result === 'accept' ? d.targets : [{ address, route: 'remote', mailbox: address }];
+        },
+        spool,
+        acceptor,
+        clock,
+        log,
+      })
+    : undefined;
+  alerts?.start();
 
   async function stop(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'stopping', inFlight: mx.inFlight() }, 'stopping: finishing transactions in flight');
     await imap?.stop();
+    await alerts?.stop();
     await mx.close(30_000);
     await acceptor.idle();
     await worker.stop();

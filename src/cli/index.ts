@@ -1,8 +1,10 @@
 /** The `kagami` command line: one file per command, registered here. */
 import { Command } from 'commander';
+import { registerAlerts } from './alerts.js';
 import { registerDemo } from './demo.js';
 import { registerDkim } from './dkim.js';
 import { registerLog } from './log.js';
+import { registerOverview } from './overview.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerQueue } from './queue.js';
 import { registerReports } from './reports.js';
@@ -25,5 +27,7 @@ registerQuarantine(program);
 registerReports(program);
 registerSources(program);
 registerTlsReports(program);
+registerOverview(program);
+registerAlerts(program);
 
 await program.parseAsync(process.argv);

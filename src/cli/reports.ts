@@ -6,15 +6,15 @@ import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
 import { resolveDomains } from '../main.js';
-import { importPaths, type ImportSummary } from '../reports/ingest/files.js';
-import type { RejectedInput, ReportFilter, ReportSummary, Store, StoredReport } from '../store/types.js';
+import { importPaths, intakeLimits, type ImportSummary } from '../reports/ingest/files.js';
+import type { RejectedInput, ReportFilter, ReportKind, ReportSummary, Store, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 import { limitOption, timeOption } from './time.js';
 
 interface ReportsFlags extends Omit<CommonFlags, 'domain'> {
   domain?: string;
-  kind?: 'aggregate' | 'tls';
+  kind?: ReportKind;
   since?: number;
   until?: number;
   limit?: number;
@@ -58,6 +58,7 @@ async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
       let started = false;
       const summary = await importPaths(paths, {
         store,
+        limits: intakeLimits(config.reports.limits),
         onProgress: (done, total, name) => {
           if (bar) {
             if (!started) {
@@ -123,8 +124,15 @@ function formatReport(r: StoredReport): string {
     `${r.id}  (${r.kind}, ${r.source})`,
     `  reporter ${r.org}, report id ${r.reportId}`,
     `  domain ${r.domain || '-'}, ${iso(r.begin)} to ${iso(r.end)}`,
-    `  ${r.messages} messages${r.kind === 'tls' ? `, ${r.failed} failed sessions` : ''}`,
+    ...(r.kind === 'failure' ? [] : [`  ${r.messages} messages${r.kind === 'tls' ? `, ${r.failed} failed sessions` : ''}`]),
   ];
+  const f = r.failure;
+  if (f) {
+    lines.push(`  failed message from ${f.sourceIp ?? 'an unknown address'}${f.arrivalDate !== null ? ` at ${iso(f.arrivalDate)}` : ''}: ${f.authFailure ?? 'auth'} failure, aligned ${f.identityAlignment ?? '-'}, ${f.deliveryResult ?? 'delivery not reported'}`);
+    lines.push(`  From ${f.headerFrom ?? '-'}  Subject ${f.subject ?? '-'}`);
+    lines.push(`  MAIL FROM ${f.originalMailFrom === null ? '-' : `<${f.originalMailFrom}>`}${f.dkimDomain ? `  DKIM d=${f.dkimDomain}${f.dkimSelector ? ` s=${f.dkimSelector}` : ''}` : ''}`);
+    if (f.authenticationResults) lines.push(`  Authentication-Results: ${f.authenticationResults}`);
+  }
   for (const x of r.aggregateRecords) {
     lines.push(`  ${x.sourceIp}  count ${x.count}  ${x.disposition ?? '-'}  dkim ${x.dkimAligned ?? '-'} spf ${x.spfAligned ?? '-'}  from ${x.headerFrom}`);
   }
@@ -138,7 +146,7 @@ async function runShow(id: string, flags: ReportsFlags): Promise<void> {
   try {
     const report = await withStore<StoredReport | null>(flags, false, (store) => store.getReport(id), null);
     if (!report) throw new KagamiError('KGM-REPORT-UNKNOWN', `"${id}"`);
-    const json = { ...reportJson(report), policy: report.policy, warnings: report.warnings, aggregateRecords: report.aggregateRecords, tlsPolicies: report.tlsPolicies, tlsFailures: report.tlsFailures };
+    const json = { ...reportJson(report), policy: report.policy, warnings: report.warnings, aggregateRecords: report.aggregateRecords, tlsPolicies: report.tlsPolicies, tlsFailures: report.tlsFailures, failure: report.failure };
     process.stdout.write(flags.json ? JSON.stringify({ report: json }, null, 2) + '\n' : formatReport(report));
   } catch (err) {
     fail(err);
@@ -157,14 +165,14 @@ async function runRejected(flags: ReportsFlags): Promise<void> {
 }
 
 export function registerReports(program: Command): void {
-  const reports = program.command('reports').description('DMARC aggregate and TLS reports: import, list, show, rejected');
+  const reports = program.command('reports').description('DMARC aggregate and failure reports and TLS reports: import, list, show, rejected');
   withCommonOptions(reports.command('import').description('import report files, messages (.eml), mbox files, Maildirs or directories'))
     .argument('<path...>', 'files or directories')
     .option('--json', 'print JSON: {files, stored, duplicates, rejected: [{name, code, reason}], reports: [...], foreignDomains}')
     .action((paths: string[], flags: ReportsFlags) => runImport(paths, flags));
   withCommonOptions(reports.command('list').description('list stored reports, newest period first'))
     .option('--domain <name>', 'only reports about this domain')
-    .addOption(new Option('--kind <kind>', 'only this kind').choices(['aggregate', 'tls']))
+    .addOption(new Option('--kind <kind>', 'only this kind').choices(['aggregate', 'failure', 'tls']))
     .addOption(new Option('--since <time>', 'periods ending at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
     .addOption(new Option('--until <time>', 'periods beginning before this (same forms as --since)').argParser(timeOption))
     .addOption(new Option('--limit <n>', 'at most this many rows (default 1000)').argParser(limitOption))
@@ -172,7 +180,7 @@ export function registerReports(program: Command): void {
     .action((flags: ReportsFlags) => runList(flags));
   withCommonOptions(reports.command('show').description('show one stored report with its records'))
     .argument('<id>', 'the report id, "<reporter org>!<report id>"')
-    .option('--json', 'print JSON: {report: {...list fields, policy, warnings, aggregateRecords, tlsPolicies, tlsFailures}}')
+    .option('--json', 'print JSON: {report: {...list fields, policy, warnings, aggregateRecords, tlsPolicies, tlsFailures, failure}}')
     .action((id: string, flags: ReportsFlags) => runShow(id, flags));
   withCommonOptions(reports.command('rejected').description('list inputs that were not stored, and why'))
     .addOption(new Option('--limit <n>', 'at most this many rows (default 1000)').argParser(limitOption))

@@ -1,12 +1,14 @@
 /**
  * `kagami sources --domain D` (who sends as D, from stored DMARC aggregate reports, with reverse
- * DNS and named-sender identification) and `kagami tls-reports --domain D` (issue #5).
+ * DNS kept in the store, named senders, forwarders, and the addresses Kagami itself sent from)
+ * and `kagami tls-reports --domain D` (issue #5).
  */
 import { Option, type Command } from 'commander';
+import { loadReports } from '../analysis/load.js';
+import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
 import { summariseSources, summariseTls, type SourceSummary, type TlsSummary } from '../analysis/sources.js';
 import { buildResolver } from '../main.js';
-import type { DnsResolver } from '../dns/types.js';
-import type { ReportFilter, Store, StoredReport } from '../store/types.js';
+import type { ReportFilter, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions } from './options.js';
 import { timeOption } from './time.js';
@@ -21,46 +23,9 @@ interface SourcesFlags {
   json?: boolean;
 }
 
-/** Reverse lookups in flight at once. */
-const PTR_CONCURRENCY = 8;
-/** Reports read for one summary. */
-const REPORT_LIMIT = 100_000;
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const normaliseDomain = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
-
-async function loadReports(store: Store, filter: ReportFilter): Promise<StoredReport[]> {
-  const list = await store.listReports({ ...filter, limit: REPORT_LIMIT });
-  const out: StoredReport[] = [];
-  for (const s of list) {
-    const r = await store.getReport(s.id);
-    if (r) out.push(r);
-  }
-  return out;
-}
-
-/** The first PTR name of each address; a failed or empty lookup gives null. Each IP is asked once. */
-export async function reverseAll(resolver: DnsResolver, ips: readonly string[], concurrency = PTR_CONCURRENCY): Promise<Map<string, { ptr: string | null }>> {
-  const result = new Map<string, { ptr: string | null }>();
-  const todo = [...new Set(ips)];
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < todo.length) {
-      const ip = todo[next++]!;
-      let ptr: string | null = null;
-      try {
-        const a = await resolver.reverse(ip);
-        if (a.kind === 'records' && a.records.length > 0) ptr = a.records[0]!.toLowerCase().replace(/\.$/, '');
-      } catch {
-        ptr = null;
-      }
-      result.set(ip, { ptr });
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
-  return result;
-}
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -80,8 +45,9 @@ function formatSources(domain: string, sources: SourceSummary[]): string {
     s.class,
     s.sender ?? '-',
     s.ptr ?? '-',
+    s.classReason,
   ]);
-  return table(['SOURCE', 'MESSAGES', 'DMARC-PASS', 'SPF', 'DKIM', 'NONE/QUAR/REJ', 'CLASS', 'SENDER', 'PTR'], rows);
+  return table(['SOURCE', 'MESSAGES', 'DMARC-PASS', 'SPF', 'DKIM', 'NONE/QUAR/REJ', 'CLASS', 'SENDER', 'PTR', 'WHY'], rows);
 }
 
 async function runSources(flags: SourcesFlags): Promise<void> {
@@ -91,18 +57,28 @@ async function runSources(flags: SourcesFlags): Promise<void> {
     const since = flags.since ?? null;
     const until = flags.until ?? null;
     const filter: ReportFilter = { domain, kind: 'aggregate', ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}) };
-    const reports = await withDataStore(config.data_dir, (store) => loadReports(store, filter), () => [] as StoredReport[]);
-    const ips = reports.flatMap((r) => r.aggregateRecords.map((x) => x.sourceIp));
-    let enrich = new Map<string, { ptr: string | null }>();
-    if (ips.length > 0) {
-      const resolver = buildResolver(config);
-      try {
-        enrich = await reverseAll(resolver, ips);
-      } finally {
-        resolver.close();
-      }
-    }
-    const { sources } = summariseSources(reports, enrich, new Set<string>(), since, until);
+    const empty = { reports: [] as StoredReport[], enrich: new Map<string, { ptr: string | null }>(), ours: new Set<string>() };
+    const { reports, enrich, ours } = await withDataStore(
+      config.data_dir,
+      async (store) => {
+        const reports = await loadReports(store, filter);
+        const ips = reports.flatMap((r) => r.aggregateRecords.map((x) => x.sourceIp));
+        const ours = await outboundAddresses(store);
+        if (ips.length === 0) return { reports, enrich: empty.enrich, ours };
+        const resolver = buildResolver(config);
+        try {
+          const { enrich } = await cachedReverseLookups({ store, resolver, now: Date.now() }, ips);
+          return { reports, enrich, ours };
+        } finally {
+          resolver.close();
+        }
+      },
+      () => empty,
+    );
+    const { sources } = summariseSources(reports, enrich, ours, since, until, {
+      ownNetworks: config.reports.own_ips,
+      trustedForwarders: config.policy.trusted_forwarders,
+    });
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     process.stdout.write(flags.json ? JSON.stringify({ domain, since: iso(since), until: iso(until), sources }, null, 2) + '\n' : formatSources(domain, sources));
   } catch (err) {
@@ -138,8 +114,8 @@ export function registerSources(program: Command): void {
     .requiredOption('--domain <name>', 'the domain (policy_published/domain of the reports)')
     .addOption(new Option('--since <time>', 'reports whose period ends at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
     .addOption(new Option('--until <time>', 'reports whose period begins before this (same forms as --since)').argParser(timeOption))
-    .option('--dns <host[:port]>', 'DNS server for the reverse lookups (repeatable); default /etc/resolv.conf', collect)
-    .option('--json', 'print JSON: {domain, since, until, sources: [{ip, ptr, baseDomain, sender, class, messages, dmarcPass, spfAligned, dkimAligned, dispositions}]}')
+    .option('--dns <host[:port]>', 'DNS server for the reverse lookups not yet in the store\'s PTR cache (repeatable); default /etc/resolv.conf', collect)
+    .option('--json', 'print JSON: {domain, since, until, sources: [{ip, ptr, baseDomain, sender, class, messages, dmarcPass, spfAligned, dkimAligned, dispositions, dkimPass, classReason, reason}]}')
     .action((flags: SourcesFlags) => runSources(flags));
 }
 

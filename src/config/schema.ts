@@ -3,6 +3,7 @@
  * with no file at all (DESIGN.md §5). The file reads in SMTP-phase order: who we are, where we
  * listen, what we accept (limits), where it goes (delivery). docs/configuration.md describes it.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
@@ -12,6 +13,13 @@ const hostName = z
   .max(253)
   .regex(/^[A-Za-z0-9_.-]+$/, 'a host name: letters, digits, "-", "_" and "."');
 const domainName = hostName.transform((s) => s.toLowerCase().replace(/\.$/, ''));
+/** "192.0.2.1", "2001:db8::1", "203.0.113.0/28", "2001:db8::/48". */
+function isIpOrCidr(s: string): boolean {
+  const [ip, bits, extra] = s.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 export const limitsSchema = z
   .object({
@@ -46,6 +54,40 @@ export const deliverySchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 24 }),
+  })
+  .strict();
+
+/** Bounds on report intake (issue #5): what a hostile or broken report may cost before it is refused. */
+export const reportLimitsSchema = z
+  .object({
+    max_decompressed_bytes: z.number().int().positive().default(50 * 1024 * 1024).describe('Most bytes one report input may inflate to (all gzip/zip members together), and most bytes of a file read by `kagami reports import`; more is refused with KGM-REPORT-TOO-LARGE.'),
+    max_ratio: z.number().positive().default(1000).describe('Most inflated bytes per compressed byte, checked once output passes 1 MiB; more is a decompression bomb (KGM-REPORT-BOMB).'),
+    max_members: z.number().int().positive().default(20).describe('Most members a zip report may hold (KGM-REPORT-ZIP).'),
+    max_xml_depth: z.number().int().positive().default(20).describe('Deepest element nesting accepted in aggregate XML (a report needs 5; KGM-REPORT-XML).'),
+    max_records: z.number().int().positive().default(100_000).describe('Most <record> elements in one aggregate report (KGM-REPORT-XML).'),
+    max_tls_bytes: z.number().int().positive().default(10 * 1024 * 1024).describe('Most bytes of one TLS report\'s JSON (KGM-REPORT-TOO-LARGE).'),
+  })
+  .strict();
+
+export const alertsSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('While `kagami serve` runs, check for alerts from the stored reports and mail each new one to the postmaster (at most once per alert per UTC day).'),
+    postmaster: z
+      .string()
+      .regex(/^[^\s@<>]+@[A-Za-z0-9_.-]+$/, 'an address, such as postmaster@example.com')
+      .optional()
+      .describe('Where alert mail goes; unset = postmaster@ the first of our domains.'),
+    interval: z.number().positive().default(3600).describe('Seconds between alert checks (the first runs at start).'),
+    recent_days: z.number().positive().default(2).describe('Days before now that make the recent window; reports count in the window their period begins in (2 days, since reports for yesterday arrive today).'),
+    baseline_days: z.number().positive().default(14).describe('Days before the recent window that make the baseline it is compared with.'),
+    new_source_messages: z.number().int().positive().default(10).describe('new-unknown-source: messages in the recent window from an unknown-class IP not seen before it.'),
+    pass_rate_drop_points: z.number().positive().max(100).default(10).describe('pass-rate-drop: percentage points the recent DMARC pass rate must fall below the baseline\'s.'),
+    pass_rate_min_messages: z.number().int().positive().default(100).describe('pass-rate-drop: messages the recent window and the baseline each need before their rates are compared.'),
+    silent_days: z.number().positive().default(3).describe('reporter-silent: days since the end of a regular reporter\'s last report period.'),
+    silent_min_reports: z.number().int().positive().default(3).describe('reporter-silent: reports in the recent window and baseline that make a reporter regular.'),
+    tls_failure_rate: z.number().positive().max(1).default(0.05).describe('tls-failure-spike: share of failed TLS sessions (0 to 1) in the recent window.'),
+    tls_min_failed: z.number().int().positive().default(10).describe('tls-failure-spike: failed sessions the recent window needs.'),
+    tls_spike_factor: z.number().positive().default(2).describe('tls-failure-spike: times the baseline failure rate the recent one must reach (when the baseline had failures).'),
   })
   .strict();
 
@@ -99,9 +141,14 @@ export const configSchema = z
           .strict()
           .optional()
           .describe('An IMAP mailbox polled for DMARC and TLS reports (imapflow); unset = no polling.'),
+        own_ips: z
+          .array(z.string().refine(isIpOrCidr, 'an IPv4 or IPv6 address, or a CIDR such as 203.0.113.0/28'))
+          .default([])
+          .describe('Addresses and CIDRs Kagami sends from that it cannot see itself (the public address behind NAT): `kagami sources` classes them "ours", as it does the local addresses of its own deliveries.'),
+        limits: reportLimitsSchema.default(reportLimitsSchema.parse({})).describe('Bounds on every report input, by mail, IMAP or file.'),
       })
       .strict()
-      .default({ addresses: ['dmarc', 'tlsrpt'], deliver: false }),
+      .default({ addresses: ['dmarc', 'tlsrpt'], deliver: false, own_ips: [], limits: reportLimitsSchema.parse({}) }),
     policy: z
       .object({
         enforce: z
@@ -135,6 +182,7 @@ export const configSchema = z
         exceptions: [],
         shadow: { quarantine_as_reject: true, ignore_testing: true, enforce_none: true },
       }),
+    alerts: alertsSchema.default(alertsSchema.parse({})),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (`--log-level`); logs are JSON lines on stdout.') })
       .strict()

@@ -262,8 +262,8 @@ const entries = [
   {
     code: 'KGM-REPORT-NOT-DMARC',
     temporary: false,
-    message: 'The file is XML but not a DMARC aggregate report (no <feedback> with metadata, policy and records).',
-    action: 'Check what was sent to the report address; forensic (ruf) and TLS reports are handled elsewhere.',
+    message: 'The input is not a DMARC report: XML without a <feedback> holding metadata, policy and records, or an ARF feedback report of another type (an abuse complaint, Feedback-Type: abuse).',
+    action: 'Check what was sent to the report address; abuse complaints belong in an abuse@ mailbox, not in rua/ruf.',
   },
   {
     code: 'KGM-REPORT-NO-REPORT',
@@ -274,8 +274,8 @@ const entries = [
   {
     code: 'KGM-REPORT-FAILURE',
     temporary: false,
-    message: 'The input is a DMARC failure (forensic, ruf) report, which is not stored yet.',
-    action: 'Nothing to do; failure reports are recorded as rejected inputs until their storage lands.',
+    message: 'A DMARC failure (ruf) report could not be read: its message/feedback-report part is missing, empty or malformed, or it names no reported domain.',
+    action: 'Nothing on our side; the reporter sent a broken report (`kagami reports rejected` keeps its name and reason).',
   },
   {
     code: 'KGM-REPORT-UNKNOWN',

@@ -236,6 +236,12 @@ export function createDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         const res = r.get(item.mailbox) ?? { result: 'tempfail', reason: 'no reply' };
         results.set(item, res.result === 'delivered' ? res : { ...res, reason: `KGM-DELIVERY-REMOTE: ${res.reason}` });
       }
+      // The address the receiver saw us send from: DMARC reports list it, and `kagami sources` calls it ours.
+      const sentFrom = [...r.values()].find((x) => x.result === 'delivered' && x.localAddress);
+      if (sentFrom?.result === 'delivered' && sentFrom.localAddress) {
+        const ip = sentFrom.localAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+        await store.recordOutboundSources([{ ip, at: clock.now() }]).catch((err: unknown) => log.warn({ err, ip }, 'could not record the outbound source address'));
+      }
     }
     return results;
   }

@@ -28,6 +28,7 @@ import type { VerdictRow } from '../store/types.js';
 import type { Acceptor } from './acceptance.js';
 import { authenticateMessage, type AuthenticationVerdict } from './authenticate.js';
 import { resolveRecipient, type RecipientPolicy } from './recipients.js';
+import { forwardConfirmedName } from '../dns/fcrdns.js';
 
 interface SessionState {
   ip: string;
@@ -134,14 +135,8 @@ export function createInboundHandlers(deps: InboundDeps): MxHandlers {
   const sessions = new Map<string, SessionState>();
 
   async function lookupPtr(ip: string): Promise<{ name: string; confirmed: boolean } | null> {
-    const answer = await deps.resolver.reverse(ip);
-    const name = answer.kind === 'records' ? answer.records[0] : undefined;
-    if (!name) return null;
-    // Forward-confirmed reverse DNS: anyone can set a PTR, only the name's owner its A/AAAA.
-    const forward = await deps.resolver.query(name, ip.includes(':') ? 'AAAA' : 'A');
-    const plain = ip.replace(/^::ffff:/i, '');
-    const confirmed = forward.kind === 'records' && forward.records.some((a) => a === plain || a === ip);
-    return { name, confirmed };
+    const r = await forwardConfirmedName(deps.resolver, ip);
+    return r.kind === 'confirmed' || r.kind === 'unconfirmed' ? { name: r.name, confirmed: r.kind === 'confirmed' } : null;
   }
 
   async function onConnect(session: SMTPServerSession, openFromAddress: number): Promise<SmtpRefusal | null> {

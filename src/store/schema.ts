@@ -136,6 +136,27 @@ export interface TlsFailuresTable {
   failed_count: number;
 }
 
+/** DMARC failure reports (RFC 9991): one row per report, each about one failed message. */
+export interface FailureReportsTable {
+  report: string;
+  format: string;
+  auth_failure: string | null;
+  source_ip: string | null;
+  /** Seconds since the epoch. */
+  arrival_date: number | null;
+  original_mail_from: string | null;
+  /** JSON array of addresses. */
+  original_rcpt_to: string;
+  header_from: string | null;
+  subject: string | null;
+  identity_alignment: string | null;
+  dkim_domain: string | null;
+  dkim_selector: string | null;
+  delivery_result: string | null;
+  authentication_results: string | null;
+  original_headers: string | null;
+}
+
 /** Inputs that were not stored as reports: what, when and why (a KGM- code). */
 export interface RejectedInputsTable {
   id: string;
@@ -147,11 +168,32 @@ export interface RejectedInputsTable {
   size: number;
 }
 
+/** Local addresses of Kagami's successful outbound SMTP transactions (migration 0008). */
+export interface OutboundSourcesTable {
+  ip: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
+}
+
+/** Cached reverse DNS of report source IPs; ptr null = NXDOMAIN/NODATA (migration 0008). */
+export interface PtrCacheTable {
+  ip: string;
+  ptr: string | null;
+  /** 1 when the PTR name is forward-confirmed. */
+  confirmed: number;
+  fetched_at: number;
+  expires: number;
+}
+
 export interface Database {
+  outbound_sources: OutboundSourcesTable;
+  ptr_cache: PtrCacheTable;
   reports: ReportsTable;
   report_records: ReportRecordsTable;
   tls_policies: TlsPoliciesTable;
   tls_failures: TlsFailuresTable;
+  failure_reports: FailureReportsTable;
   rejected_inputs: RejectedInputsTable;
   quarantine: QuarantineTable;
   dkim_keys: DkimKeysTable;

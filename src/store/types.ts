@@ -5,6 +5,7 @@
 
 import type { AggregateReport } from '../reports/model/aggregate.js';
 import type { TlsReport } from '../reports/model/tlsrpt.js';
+import type { FailureReport } from '../reports/model/failure.js';
 
 /** How a recipient is delivered. */
 export type Route = 'maildir' | 'lmtp' | 'remote' | 'reports';
@@ -158,6 +159,9 @@ export interface DkimKeyEntry {
   createdAt: number;
 }
 
+/** DMARC aggregate (RFC 9990), DMARC failure (RFC 9991) or SMTP TLS (RFC 8460). */
+export type ReportKind = 'aggregate' | 'failure' | 'tls';
+
 /** Where a report came from. */
 export type ReportSource = 'file' | 'mail' | 'imap';
 
@@ -165,7 +169,7 @@ export type ReportSource = 'file' | 'mail' | 'imap';
 export interface ReportSummary {
   /** "<reporter org>!<report id>". */
   id: string;
-  kind: 'aggregate' | 'tls';
+  kind: ReportKind;
   org: string;
   reportId: string;
   /** policy_published/domain (aggregate) or the first policy-domain (TLS). */
@@ -174,7 +178,7 @@ export interface ReportSummary {
   end: number;
   receivedAt: number;
   source: ReportSource;
-  /** Aggregate: rows and summed message count; TLS: summed successful and failed sessions. */
+  /** Aggregate: rows and summed message count; TLS: summed successful and failed sessions; failure: 1, 1, 1. */
   records: number;
   messages: number;
   failed: number;
@@ -209,6 +213,25 @@ export interface StoredTlsFailure {
   failedCount: number;
 }
 
+/** The normalised row of a failure report (the whole parsed report is the StoredReport's `policy`). */
+export interface StoredFailure {
+  format: string;
+  authFailure: string | null;
+  sourceIp: string | null;
+  /** Seconds since the epoch, or null. */
+  arrivalDate: number | null;
+  originalMailFrom: string | null;
+  originalRcptTo: string[];
+  headerFrom: string | null;
+  subject: string | null;
+  identityAlignment: string | null;
+  dkimDomain: string | null;
+  dkimSelector: string | null;
+  deliveryResult: string | null;
+  authenticationResults: string | null;
+  originalHeaders: string | null;
+}
+
 /** One report with everything stored about it. */
 export interface StoredReport extends ReportSummary {
   policy: unknown;
@@ -216,11 +239,13 @@ export interface StoredReport extends ReportSummary {
   aggregateRecords: StoredAggregateRecord[];
   tlsPolicies: StoredTlsPolicy[];
   tlsFailures: StoredTlsFailure[];
+  /** Failure reports only; null otherwise. */
+  failure: StoredFailure | null;
 }
 
 export interface ReportFilter {
   domain?: string;
-  kind?: 'aggregate' | 'tls';
+  kind?: ReportKind;
   /** Reports whose period ends at or after this (ms since the epoch). */
   since?: number;
   /** Reports whose period begins before this (ms since the epoch). */
@@ -237,6 +262,29 @@ export interface RejectedInput {
   code: string;
   reason: string;
   size: number;
+}
+
+/** An address Kagami delivered mail from: the local address of successful outbound SMTP transactions. */
+export interface OutboundSource {
+  ip: string;
+  /** ms since the epoch. */
+  firstSeen: number;
+  lastSeen: number;
+  /** Successful transactions from it. */
+  count: number;
+}
+
+/** A cached reverse-DNS answer for one address. */
+export interface PtrCacheEntry {
+  ip: string;
+  /** The PTR name (lowercase, no trailing dot; the first forward-confirmed one if any), or null for NXDOMAIN/NODATA. */
+  ptr: string | null;
+  /** Whether the name's A/AAAA records lead back to the address. */
+  confirmed: boolean;
+  /** ms since the epoch. */
+  fetchedAt: number;
+  /** ms since the epoch; the entry is not used from then on. */
+  expiresAt: number;
 }
 
 export interface Store {
@@ -280,6 +328,16 @@ export interface Store {
   storeAggregateReport(report: AggregateReport, raw: Buffer, source: ReportSource, warnings?: readonly unknown[]): Promise<'stored' | 'duplicate'>;
   /** Stores a parsed TLS report with its raw bytes; the same org + report id again changes nothing. */
   storeTlsReport(report: TlsReport, raw: Buffer, source: ReportSource, warnings?: readonly unknown[]): Promise<'stored' | 'duplicate'>;
+  /**
+   * Runs `work` with a view of this store whose writes share one transaction, committed durably
+   * (one fsync) when `work` resolves and rolled back if it throws. Each write of the view (a
+   * report, a rejected input) is atomic on its own (a savepoint): one that fails is undone
+   * alone, and idempotence holds within the batch (the same org + report id twice is a
+   * duplicate). For report intake in bulk; queue writes do not belong in it.
+   */
+  batch<T>(work: (store: Store) => Promise<T>): Promise<T>;
+  /** Stores a parsed failure report with its raw bytes; the same reporter + report id again changes nothing. */
+  storeFailureReport(report: FailureReport, raw: Buffer, source: ReportSource, warnings?: readonly unknown[]): Promise<'stored' | 'duplicate'>;
   /** Stored reports, newest period first. */
   listReports(filter?: ReportFilter): Promise<ReportSummary[]>;
   /** One report with its records, or null. */
@@ -288,5 +346,13 @@ export interface Store {
   recordRejectedInput(input: Omit<RejectedInput, 'id'> & { id?: string }): Promise<void>;
   /** Rejected inputs, newest first. */
   listRejectedInputs(filter?: { limit?: number }): Promise<RejectedInput[]>;
+  /** Counts successful outbound transactions per local address (`at` in ms); the same address again adds to its count. */
+  recordOutboundSources(sources: readonly { ip: string; at: number }[]): Promise<void>;
+  /** Addresses Kagami delivered from, most recently used first. */
+  listOutboundSources(): Promise<OutboundSource[]>;
+  /** Cached reverse-DNS answers for these addresses that have not expired at `now` (ms). */
+  getCachedPtrs(ips: readonly string[], now: number): Promise<PtrCacheEntry[]>;
+  /** Stores reverse-DNS answers, replacing earlier ones for the same addresses. */
+  putCachedPtrs(entries: readonly PtrCacheEntry[]): Promise<void>;
   close(): Promise<void>;
 }

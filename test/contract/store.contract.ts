@@ -258,6 +258,35 @@ export function runStoreContract(name: string, make: () => Promise<Store>): void
       expect(rows[0]).toMatchObject({ name: 'm.eml', source: 'mail' });
     });
 
+    it('counts outbound source addresses with first and last use', async () => {
+      expect(await store.listOutboundSources()).toEqual([]);
+      await store.recordOutboundSources([{ ip: '192.0.2.25', at: 2000 }, { ip: '2001:db8::25', at: 1500 }, { ip: '192.0.2.25', at: 1000 }]);
+      await store.recordOutboundSources([{ ip: '192.0.2.25', at: 5000 }]);
+      // An older timestamp arriving late changes first_seen only.
+      await store.recordOutboundSources([{ ip: '2001:db8::25', at: 500 }]);
+      await store.recordOutboundSources([]);
+      expect(await store.listOutboundSources()).toEqual([
+        { ip: '192.0.2.25', firstSeen: 1000, lastSeen: 5000, count: 3 },
+        { ip: '2001:db8::25', firstSeen: 500, lastSeen: 1500, count: 2 },
+      ]);
+    });
+
+    it('keeps PTR answers until they expire; a new answer replaces the old', async () => {
+      await store.putCachedPtrs([
+        { ip: '192.0.2.1', ptr: 'o1.sendgrid.net', confirmed: true, fetchedAt: 1000, expiresAt: 5000 },
+        { ip: '192.0.2.2', ptr: null, confirmed: false, fetchedAt: 1000, expiresAt: 3000 },
+      ]);
+      const at = async (now: number) => (await store.getCachedPtrs(['192.0.2.1', '192.0.2.2', '192.0.2.3'], now)).sort((a, b) => a.ip.localeCompare(b.ip));
+      expect(await at(2000)).toEqual([
+        { ip: '192.0.2.1', ptr: 'o1.sendgrid.net', confirmed: true, fetchedAt: 1000, expiresAt: 5000 },
+        { ip: '192.0.2.2', ptr: null, confirmed: false, fetchedAt: 1000, expiresAt: 3000 },
+      ]);
+      expect((await at(3000)).map((e) => e.ip)).toEqual(['192.0.2.1']);
+      await store.putCachedPtrs([{ ip: '192.0.2.2', ptr: 'relay.example.org', confirmed: false, fetchedAt: 4000, expiresAt: 9000 }]);
+      expect(await at(6000)).toEqual([{ ip: '192.0.2.2', ptr: 'relay.example.org', confirmed: false, fetchedAt: 4000, expiresAt: 9000 }]);
+      expect(await store.getCachedPtrs([], 0)).toEqual([]);
+    });
+
     it('takes a large batch (group commit of many messages with many recipients)', async () => {
       const batch = Array.from({ length: 200 }, (_, i) =>
         message(`BULK${String(i).padStart(4, '0')}`, 1000 + i, Array.from({ length: 5 }, (_, j) => `u${j}@example.test`)),

@@ -3,17 +3,16 @@
  * with imapflow; one poll imports the two about our domain (source "imap"), refuses the one about a
  * foreign domain with KGM-REPORT-FOREIGN, and flags all three \Seen, so the next poll reads nothing.
  */
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/log.js';
 import { createImapPoller, type ImapIntakeConfig } from '../../src/reports/ingest/imap.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
-import { MAIL_GID, MAIL_UID, requireDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { reportMail as mailOf, startImapMailbox, type ImapMailbox } from '../support/report-mailbox.js';
 import { startTestServer, tempDir } from '../support/server.js';
 
 const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
@@ -24,72 +23,17 @@ const TLSRPT = path.join(CORPUS, 'tlsrpt', 'cry-inc', 'rfc-example.json');
 const USER = 'reports@example.test';
 const PASSWORD = 'imap test password';
 
-/** A report mail: a short text part and one base64 attachment. */
-function reportMail(id: string, subject: string, attachment: Buffer, filename: string, type: string): Buffer {
-  const b64 = attachment.toString('base64').replace(/.{1,76}/g, '$&\r\n');
-  return Buffer.from(
-    [
-      'From: noreply-dmarc@receiver.example',
-      `To: ${USER}`,
-      `Subject: ${subject}`,
-      `Message-ID: <${id}@receiver.example>`,
-      'Date: Fri, 04 Dec 2026 12:00:00 +0000',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b1"',
-      '',
-      '--b1',
-      'Content-Type: text/plain; charset=us-ascii',
-      '',
-      'A report.',
-      '--b1',
-      `Content-Type: ${type}; name="${filename}"`,
-      `Content-Disposition: attachment; filename="${filename}"`,
-      'Content-Transfer-Encoding: base64',
-      '',
-      b64 + '--b1--',
-      '',
-    ].join('\r\n'),
-  );
-}
+const reportMail = (id: string, subject: string, attachment: Buffer, filename: string, type: string) =>
+  mailOf({ id, to: USER, subject, attachment, filename, type });
 
-let dovecot: Dovecot | undefined;
+let mailbox: ImapMailbox | undefined;
 let store: Store | undefined;
 let imapConfig: ImapIntakeConfig;
 
-function client(): ImapFlow {
-  return new ImapFlow({
-    host: '127.0.0.1',
-    port: dovecot!.imapPort,
-    secure: false,
-    doSTARTTLS: false,
-    auth: { user: USER, pass: PASSWORD },
-    logger: false,
-  });
-}
+const client = () => mailbox!.client();
 
 beforeAll(async () => {
-  requireDovecot();
-  const mailRoot = tempDir('kagami-imap-mail-');
-  chmodSync(mailRoot, 0o755);
-  chownSync(mailRoot, MAIL_UID, MAIL_GID);
-  dovecot = await startDovecot({
-    listeners: ['imap'],
-    config: (dir) => {
-      const passwd = path.join(dir, 'users.passwd');
-      writeFileSync(passwd, `${USER}:{PLAIN}${PASSWORD}\n`, { mode: 0o644 });
-      return `
-mail_location = maildir:${mailRoot}/%d/%n
-passdb {
-  driver = passwd-file
-  args = ${passwd}
-}
-userdb {
-  driver = static
-  args = uid=${MAIL_UID} gid=${MAIL_GID} home=${mailRoot}/%d/%n
-}
-`;
-    },
-  });
+  mailbox = await startImapMailbox(USER, PASSWORD);
 
   const tls = JSON.parse(readFileSync(TLSRPT, 'utf8')) as { policies: Array<{ policy: { 'policy-domain': string } }> };
   tls.policies[0]!.policy['policy-domain'] = 'example.test';
@@ -111,7 +55,7 @@ userdb {
   const config = validateConfig({
     data_dir: dataDir,
     domains: ['example.test'],
-    reports: { imap: { host: '127.0.0.1', port: dovecot.imapPort, tls: 'none', user: USER, password_file: passwordFile, interval: 3600 } },
+    reports: { imap: { host: '127.0.0.1', port: mailbox.port, tls: 'none', user: USER, password_file: passwordFile, interval: 3600 } },
   });
   imapConfig = config.reports.imap!;
   store = openSqliteStore({ file: path.join(dataDir, 'kagami.db') });
@@ -120,7 +64,7 @@ userdb {
 
 afterAll(async () => {
   await store?.close();
-  await dovecot?.close();
+  await mailbox?.close();
 });
 
 describe('reports read from an IMAP mailbox (reports.imap)', () => {

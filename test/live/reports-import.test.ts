@@ -1,7 +1,7 @@
 /**
  * `kagami reports import|list|show|rejected` as an operator runs them (built CLI), over the shared
- * corpus: DMARC aggregate reports, DMARC failure reports (recorded as rejected, KGM-REPORT-FAILURE,
- * until they are stored) and TLS reports; then an mbox and a Maildir built from corpus messages.
+ * corpus: DMARC aggregate reports, DMARC failure reports and TLS reports; then an mbox and a Maildir
+ * built from corpus messages.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -84,15 +84,17 @@ describe('kagami reports (built CLI, shared corpus)', () => {
     expect(first.stored + first.duplicates).toBe(first.reports.length);
     const plainRejected = first.rejected.map((r) => r.name).filter((n) => !n.includes('.eml')).sort();
     expect(plainRejected).toEqual(view.refused);
-    expect(first).toMatchObject({ files: 88, stored: 57, duplicates: 17 });
+    expect(first).toMatchObject({ files: 88, stored: 65, duplicates: 18 });
+    // 8 of them failure reports (the two linkedin files, LF and CRLF, are one report; they start
+    // with an mbox "From " line and are read as one-message mboxes).
+    expect(first.reports.filter((r) => r.kind === 'failure' && r.outcome === 'stored')).toHaveLength(8);
     const codes = first.rejected.map((r) => r.code);
-    // 11 failure reports (the two linkedin files start with an mbox "From " line and are read as
-    // one-message mboxes), one ARF-less exim notice and two invalid XML files. The Mimecast gzip
-    // with CRLF appended is stored.
-    expect(codes.filter((c) => c === 'KGM-REPORT-FAILURE')).toHaveLength(11);
+    // Refused: two ARF abuse complaints (not DMARC), the failure report whose MIME is broken, and
+    // two invalid XML files. The Mimecast gzip with CRLF appended is stored.
+    expect(codes.filter((c) => c === 'KGM-REPORT-NOT-DMARC')).toHaveLength(2);
+    expect(codes.filter((c) => c === 'KGM-REPORT-FAILURE')).toHaveLength(1);
     expect(codes.filter((c) => c === 'KGM-REPORT-XML')).toHaveLength(2);
-    expect(codes.filter((c) => c === 'KGM-REPORT-NO-REPORT')).toHaveLength(1);
-    expect(first.rejected).toHaveLength(14);
+    expect(first.rejected).toHaveLength(5);
     expect(ids.has('Mimecast!157a5fe30ec76f4bc0d8bccfc96c118a167a1280fee7c7465af5115e73082e5e')).toBe(true);
     expect(first.rejected.every((r) => r.reason.length > 0)).toBe(true);
     expect(first.foreignDomains).toContain('random.net');
@@ -108,9 +110,9 @@ describe('kagami reports (built CLI, shared corpus)', () => {
     const after = await json<{ reports: unknown[] }>(['reports', 'list', '--data', data, '--json']);
     const rejectedAfter = await json<{ rejected: unknown[] }>(['reports', 'rejected', '--data', data, '--json']);
     expect(after.reports).toHaveLength(before.reports.length);
-    expect(before.reports).toHaveLength(57);
+    expect(before.reports).toHaveLength(65);
     expect(rejectedAfter.rejected).toHaveLength(rejectedBefore.rejected.length);
-    expect(rejectedBefore.rejected).toHaveLength(14);
+    expect(rejectedBefore.rejected).toHaveLength(5);
   });
 
   it('lists reports as JSON, filtered by domain and time', async () => {
@@ -123,7 +125,7 @@ describe('kagami reports (built CLI, shared corpus)', () => {
     expect(reports.find((r) => r.id === 'Outlook.com!a4f4ef0654474d3faa5dca167a34a86a')).toMatchObject({ kind: 'aggregate', source: 'file', records: 2 });
     const recent = await json<{ reports: Array<{ end: string }> }>(['reports', 'list', '--data', data, '--json', '--since', '2026-01-01']);
     expect(recent.reports.length).toBeGreaterThan(0);
-    expect(recent.reports.length).toBeLessThan(57);
+    expect(recent.reports.length).toBeLessThan(65);
     expect(recent.reports.every((r) => r.end >= '2026-01-01')).toBe(true);
     const tls = await json<{ reports: Array<{ kind: string }> }>(['reports', 'list', '--data', data, '--json', '--kind', 'tls']);
     expect(tls.reports.length).toBeGreaterThan(0);
@@ -147,13 +149,28 @@ describe('kagami reports (built CLI, shared corpus)', () => {
     expect(missing.stderr).toContain('KGM-REPORT-UNKNOWN');
   });
 
+  it('lists and shows failure reports with the failed message they describe', async () => {
+    const { reports } = await json<{ reports: Array<{ id: string; kind: string; domain: string }> }>(['reports', 'list', '--data', data, '--json', '--kind', 'failure']);
+    expect(reports).toHaveLength(8);
+    const id = 'gen.example!20220719055748.4AE9D403CC@gen.example';
+    expect(reports.find((r) => r.id === id)).toMatchObject({ kind: 'failure', domain: 'consumer.example' });
+    const { report } = await json<{ report: { failure: Record<string, unknown>; policy: Record<string, unknown> } }>(['reports', 'show', id, '--data', data, '--json']);
+    expect(report.failure).toMatchObject({ sourceIp: '192.0.2.2', authFailure: 'dmarc', identityAlignment: 'dkim', dkimDomain: 'consumer.example', subject: 'This is the original subject' });
+    expect(report.policy).toMatchObject({ reporter: 'gen.example', reportedDomain: 'consumer.example', userAgent: 'DMARC-Filter/1.2.3' });
+    const plain = await kagamiCommand(['reports', 'show', id, '--data', data]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain('failed message from 192.0.2.2');
+    expect(plain.stdout).toContain('Subject This is the original subject');
+  });
+
   it('lists the rejected inputs (the invalid/ files among them) with their codes', async () => {
     const { rejected } = await json<{ rejected: Array<{ name: string; code: string; reason: string; size: number; at: string }> }>([
       'reports', 'rejected', '--data', data, '--json',
     ]);
     expect(rejected.find((r) => r.name.endsWith('parsedmarc/invalid/empty.xml'))).toMatchObject({ code: 'KGM-REPORT-XML', reason: 'empty document' });
     expect(rejected.find((r) => r.name.endsWith('parsedmarc/invalid_xml.xml'))?.code).toBe('KGM-REPORT-XML');
-    expect(rejected.find((r) => r.name.endsWith('stalwart-mail-auth/001.eml'))?.code).toBe('KGM-REPORT-FAILURE');
+    expect(rejected.find((r) => r.name.endsWith('stalwart-mail-auth/001.eml'))?.code).toBe('KGM-REPORT-NOT-DMARC');
+    expect(rejected.find((r) => r.name.endsWith('historical/subject.eml'))?.code).toBe('KGM-REPORT-FAILURE');
   });
 
   it('takes an mbox and a Maildir, and prints a plain summary without --json', async () => {
@@ -176,5 +193,20 @@ describe('kagami reports (built CLI, shared corpus)', () => {
     expect(r.stdout).toContain('3 files: 4 reports stored, 0 duplicates, 0 rejected.');
     const { reports } = await json<{ reports: Array<{ kind: string }> }>(['reports', 'list', '--data', fresh, '--json']);
     expect(reports.map((x) => x.kind).sort()).toEqual(['aggregate', 'aggregate', 'aggregate', 'tls']);
+  });
+
+  it('applies the bounds of [reports.limits] from the configuration', async () => {
+    const dir = tempDir('kagami-reports-limits-');
+    const config = path.join(dir, 'kagami.toml');
+    // outlook.xml holds 2 records in 2113 bytes; google.xml 1 record in 1197 bytes.
+    writeFileSync(config, '[reports.limits]\nmax_records = 1\nmax_decompressed_bytes = 2000\n');
+    const outlook = path.join(CORPUS, 'dmarc-aggregate/cry-inc/outlook.xml');
+    const google = path.join(CORPUS, 'dmarc-aggregate/cry-inc/google.xml');
+    const bounded = await json<Summary>(['reports', 'import', '--config', config, '--data', path.join(dir, 'data'), '--json', outlook, google]);
+    expect(bounded.stored).toBe(1);
+    expect(bounded.rejected).toEqual([{ name: outlook, code: 'KGM-REPORT-TOO-LARGE', reason: '2113 bytes exceeds 2000' }]);
+    writeFileSync(config, '[reports.limits]\nmax_records = 1\n');
+    const byRecords = await json<Summary>(['reports', 'import', '--config', config, '--data', path.join(dir, 'data2'), '--json', outlook]);
+    expect(byRecords.rejected).toEqual([{ name: outlook, code: 'KGM-REPORT-TOO-LARGE', reason: '2 records exceeds 1' }]);
   });
 });

@@ -9,7 +9,7 @@ import { ImapFlow } from 'imapflow';
 import type { KagamiConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/log.js';
 import type { Store } from '../../store/types.js';
-import { importMessageBytes } from './files.js';
+import { importMessageBytes, type IntakeLimits } from './files.js';
 
 export type ImapIntakeConfig = NonNullable<KagamiConfig['reports']['imap']>;
 
@@ -35,6 +35,8 @@ export interface ImapPollerDeps {
   store: Store;
   acceptDomain: (domain: string) => boolean;
   log: Logger;
+  /** Bounds on each report mail (`[reports.limits]`); the intake's defaults without it. */
+  limits?: IntakeLimits;
 }
 
 export function createImapPoller(deps: ImapPollerDeps): ImapPoller {
@@ -68,7 +70,7 @@ export function createImapPoller(deps: ImapPollerDeps): ImapPoller {
           const msg = await client.fetchOne(String(uid), { source: true, uid: true }, { uid: true });
           if (!msg || !msg.source) continue;
           result.fetched++;
-          const s = await importMessageBytes(msg.source, `imap ${uid}`, { store, source: 'imap', acceptDomain });
+          const s = await importMessageBytes(msg.source, `imap ${uid}`, { store, source: 'imap', acceptDomain, ...(deps.limits ? { limits: deps.limits } : {}) });
           result.stored += s.stored;
           result.duplicates += s.duplicates;
           result.rejected += s.rejected.length;

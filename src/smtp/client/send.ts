@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 export type RecipientResult =
-  | { result: 'delivered'; response: string }
+  /** `localAddress`: our end of the connection, the source IP the peer saw (absent over a Unix socket). */
+  | { result: 'delivered'; response: string; localAddress?: string }
   | { result: 'tempfail'; reason: string }
   | { result: 'permfail'; reason: string };
 
@@ -48,10 +49,13 @@ function classify(err: SmtpError): RecipientResult {
 export async function sendMessage(opts: SendOptions): Promise<Map<string, RecipientResult>> {
   const results = new Map<string, RecipientResult>();
   const socket = opts.socketPath ? net.connect(opts.socketPath) : undefined;
+  // Over TCP we hand nodemailer an unconnected socket of our own ("socket" option), so its local
+  // address (the source IP the peer saw, recorded for `kagami sources`) stays readable after STARTTLS.
+  const tcp = socket ? undefined : new net.Socket();
   const connection = new SMTPConnection({
     host: opts.host,
     port: opts.port,
-    ...(socket ? { connection: socket } : {}),
+    ...(socket ? { connection: socket } : { socket: tcp }),
     ...(opts.servername ? { servername: opts.servername } : {}),
     lmtp: opts.lmtp,
     name: opts.name,
@@ -82,7 +86,8 @@ export async function sendMessage(opts: SendOptions): Promise<Map<string, Recipi
         );
       },
     );
-    for (const to of info.accepted) results.set(to, { result: 'delivered', response: info.response });
+    const localAddress = tcp?.localAddress;
+    for (const to of info.accepted) results.set(to, { result: 'delivered', response: info.response, ...(localAddress ? { localAddress } : {}) });
     info.rejected.forEach((to, i) => {
       const err = info.rejectedErrors?.find((e) => (e as { recipient?: string }).recipient === to) ?? info.rejectedErrors?.[i];
       results.set(to, err ? classify(err) : { result: 'tempfail', reason: 'rejected without a reply' });

@@ -184,6 +184,54 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('rejected_inputs_at').on('rejected_inputs').column('at').execute();
     },
   },
+  '0007_failure_reports': {
+    async up(db: Kysely<unknown>) {
+      // One row per DMARC failure report (RFC 9991): each describes one message. The report row
+      // itself (kind 'failure') lives in reports, so listing, deduplication and the raw input are shared.
+      await db.schema
+        .createTable('failure_reports')
+        .addColumn('report', 'text', (c) => c.primaryKey().references('reports.id').onDelete('cascade'))
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('auth_failure', 'text')
+        .addColumn('source_ip', 'text')
+        .addColumn('arrival_date', 'bigint')
+        .addColumn('original_mail_from', 'text')
+        .addColumn('original_rcpt_to', 'text', (c) => c.notNull())
+        .addColumn('header_from', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('identity_alignment', 'text')
+        .addColumn('dkim_domain', 'text')
+        .addColumn('dkim_selector', 'text')
+        .addColumn('delivery_result', 'text')
+        .addColumn('authentication_results', 'text')
+        .addColumn('original_headers', 'text')
+        .execute();
+      await db.schema.createIndex('failure_reports_source_ip').on('failure_reports').column('source_ip').execute();
+    },
+  },
+  '0008_outbound_sources': {
+    async up(db: Kysely<unknown>) {
+      // The local addresses of Kagami's own successful outbound SMTP transactions: the source
+      // IPs receivers see, which `kagami sources` classes "ours".
+      await db.schema
+        .createTable('outbound_sources')
+        .addColumn('ip', 'text', (c) => c.primaryKey())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .execute();
+      // Reverse DNS of report source IPs, kept until `expires` (from the answer's TTL); ptr null
+      // is a cached NXDOMAIN/NODATA. Temporary failures are never stored.
+      await db.schema
+        .createTable('ptr_cache')
+        .addColumn('ip', 'text', (c) => c.primaryKey())
+        .addColumn('ptr', 'text')
+        .addColumn('confirmed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('fetched_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

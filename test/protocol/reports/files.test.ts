@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { importPaths, splitMbox } from '../../../src/reports/ingest/files.js';
+import { importMessageBytes, importPaths, splitMbox } from '../../../src/reports/ingest/files.js';
 import { openSqliteStore } from '../../../src/store/sqlite.js';
 import { tempDir } from '../../support/server.js';
 
@@ -46,5 +46,65 @@ describe('importPaths', () => {
   it('splits an mbox on From lines and unquotes >From', () => {
     const parts = splitMbox(Buffer.from('From a@b Thu Dec  3 10:00:00 2026\nSubject: 1\n\n>From here\nFrom c@d Thu Dec  3 10:00:00 2026\nSubject: 2\n\nx\n'));
     expect(parts.map((p) => p.toString())).toEqual(['Subject: 1\n\nFrom here\n', 'Subject: 2\n\nx\n']);
+  });
+});
+
+describe('importMessageBytes: failure reports by mail', () => {
+  const arf = (domain: string, id: string) =>
+    Buffer.from(
+      [
+        'From: dmarc@reporter.example',
+        'To: dmarc@ours.example',
+        `Message-ID: <${id}@reporter.example>`,
+        'Date: Tue, 01 Dec 2026 12:00:00 +0000',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'A failure report.',
+        '--b',
+        'Content-Type: message/feedback-report',
+        '',
+        'Feedback-Type: auth-failure',
+        'Version: 1',
+        'Auth-Failure: dmarc',
+        `Reported-Domain: ${domain}`,
+        'Source-IP: 192.0.2.9',
+        '',
+        '--b',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `From: someone@${domain}`,
+        'Subject: forged',
+        '',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+
+  it('stores one about our domain and refuses one about another with KGM-REPORT-FOREIGN', async () => {
+    const store = openSqliteStore({ file: ':memory:' });
+    await store.migrate();
+    const acceptDomain = (d: string) => d === 'ours.example';
+    const ours = await importMessageBytes(arf('ours.example', 'a'), 'mail 1', { store, source: 'mail', acceptDomain });
+    expect(ours.reports).toEqual([{ id: 'reporter.example!a@reporter.example', kind: 'failure', domain: 'ours.example', outcome: 'stored' }]);
+    const foreign = await importMessageBytes(arf('elsewhere.example', 'b'), 'mail 2', { store, source: 'mail', acceptDomain });
+    expect(foreign.reports).toEqual([]);
+    expect(foreign.rejected).toMatchObject([{ code: 'KGM-REPORT-FOREIGN' }]);
+    expect(foreign.rejected[0]!.reason).toContain('elsewhere.example');
+    expect((await store.getReport('reporter.example!a@reporter.example'))!.failure).toMatchObject({ sourceIp: '192.0.2.9', subject: 'forged' });
+    await store.close();
+  });
+
+  it('refuses a report mail larger than the bound, unread', async () => {
+    const store = openSqliteStore({ file: ':memory:' });
+    await store.migrate();
+    const big = Buffer.concat([arf('ours.example', 'c'), Buffer.alloc(5000, 0x61)]);
+    const s = await importMessageBytes(big, 'mail 3', { store, source: 'imap', limits: { unpack: { maxDecompressedBytes: 4096 } } });
+    expect(s.rejected).toMatchObject([{ code: 'KGM-REPORT-TOO-LARGE' }]);
+    expect(await store.listReports()).toEqual([]);
+    await store.close();
   });
 });
