@@ -5,6 +5,7 @@
  * through the acceptor), delivered like received mail. Ports are injected; main.ts wires them.
  */
 import { newQueueId } from '../core/ids.js';
+import { createPeriodicTask } from '../core/periodic.js';
 import type { Clock } from '../core/clock.js';
 import type { Spool } from '../delivery/spool.js';
 import type { Logger } from '../observability/log.js';
@@ -103,9 +104,6 @@ export async function currentAlerts(
 }
 
 export function createAlertRunner(deps: AlertRunnerDeps): AlertRunner {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
 
   /** Writes the message to the spool (fsynced) and commits its queue row: durable as received mail. */
   async function enqueue(alert: Alert, now: number): Promise<string> {
@@ -149,28 +147,14 @@ export function createAlertRunner(deps: AlertRunnerDeps): AlertRunner {
     return { alerts, sent: ids };
   }
 
-  function tick(): void {
-    if (stopped) return;
-    running = checkOnce()
-      .then((r) => deps.log.info({ event: 'alerts-checked', alerts: r.alerts.length, sent: r.sent.length }, 'alerts checked'))
-      .catch((err: unknown) => deps.log.error({ event: 'alerts-failed', err }, 'alert check failed; retried at the next interval'))
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, deps.interval * 1000);
-      });
-  }
+  const task = createPeriodicTask(
+    async () => {
+      const r = await checkOnce();
+      deps.log.info({ event: 'alerts-checked', alerts: r.alerts.length, sent: r.sent.length }, 'alerts checked');
+    },
+    deps.interval,
+    (err: unknown) => deps.log.error({ event: 'alerts-failed', err }, 'alert check failed; retried at the next interval'),
+  );
 
-  return {
-    checkOnce,
-    start() {
-      stopped = false;
-      if (!timer && !running) tick();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return { checkOnce, start: task.start, stop: task.stop };
 }

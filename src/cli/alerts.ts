@@ -7,9 +7,9 @@ import type { Command } from 'commander';
 import { alertThresholdsFrom, currentAlerts } from '../analysis/alert-runner.js';
 import type { Alert } from '../analysis/alerts.js';
 import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
-import { buildResolver, resolveDomains } from '../main.js';
+import { buildResolver, resolveDomains } from '../runtime.js';
 import { withDataStore } from './data-store.js';
-import { configFrom, fail, withCommonOptions } from './options.js';
+import { collect, configFrom, fail, withCommonOptions } from './options.js';
 import { table } from './table.js';
 
 interface AlertsFlags {
@@ -20,7 +20,6 @@ interface AlertsFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function formatAlerts(domains: readonly string[], alerts: readonly Alert[]): string {
   if (alerts.length === 0) return `No alerts for ${domains.join(', ') || 'any domain'}.\n`;

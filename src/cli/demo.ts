@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { demoJson, formatDemoReport, unexpected } from '../demo/format.js';
 import { startDemo } from '../demo/run.js';
-import { dataPaths } from '../main.js';
+import { dataPaths } from '../runtime.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { VerdictRow } from '../store/types.js';
 import { fail } from './options.js';

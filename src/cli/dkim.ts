@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { generateDkimKey } from '../auth/dkim/keygen.js';
 import { KagamiError } from '../core/errors.js';
-import { dataPaths } from '../main.js';
+import { dataPaths } from '../runtime.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 

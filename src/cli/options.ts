@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { KagamiError } from '../core/errors.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
+import { timeOption } from './time.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
@@ -10,7 +11,20 @@ export function parsePort(value: string): number {
   return n;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A repeatable option's values, in order. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * What the report analysis commands (sources, overview) take: --config, --data, the domain, the
+ * period, and DNS servers for the reverse lookups the store's PTR cache does not answer.
+ */
+export function withAnalysisOptions(cmd: Command): Command {
+  return withCommonOptions(cmd)
+    .requiredOption('--domain <name>', 'the domain (policy_published/domain of the reports)')
+    .addOption(new Option('--since <time>', 'reports whose period ends at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
+    .addOption(new Option('--until <time>', 'reports whose period begins before this (same forms as --since)').argParser(timeOption))
+    .option('--dns <host[:port]>', "DNS server for the reverse lookups not yet in the store's PTR cache (repeatable); default /etc/resolv.conf", collect);
+}
 
 /** --config and --data, accepted after every command's name. */
 export function withCommonOptions(cmd: Command): Command {

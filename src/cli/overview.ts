@@ -3,16 +3,15 @@
  * per day, sources by class, what receivers quarantined or rejected and which of it looks
  * legitimate, and the reporters (issue #5), from the stored aggregate reports.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadReports } from '../analysis/load.js';
 import { buildDomainOverview, type DomainOverview } from '../analysis/overview.js';
 import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
-import { buildResolver } from '../main.js';
+import { buildResolver } from '../runtime.js';
 import type { ReportFilter, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
-import { configFrom, fail, withCommonOptions } from './options.js';
+import { configFrom, fail, withAnalysisOptions } from './options.js';
 import { table } from './table.js';
-import { timeOption } from './time.js';
 
 interface OverviewFlags {
   config?: string;
@@ -24,7 +23,6 @@ interface OverviewFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 const percent = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
 
 export function formatOverview(o: DomainOverview): string {
@@ -95,11 +93,7 @@ async function runOverview(flags: OverviewFlags): Promise<void> {
 }
 
 export function registerOverview(program: Command): void {
-  withCommonOptions(program.command('overview').description('a domain at a glance: volume, DMARC pass rate per day, sources by class, quarantined and rejected mail, reporters'))
-    .requiredOption('--domain <name>', 'the domain (policy_published/domain of the reports)')
-    .addOption(new Option('--since <time>', 'reports whose period ends at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
-    .addOption(new Option('--until <time>', 'reports whose period begins before this (same forms as --since)').argParser(timeOption))
-    .option('--dns <host[:port]>', 'DNS server for the reverse lookups (repeatable); default /etc/resolv.conf', collect)
+  withAnalysisOptions(program.command('overview').description('a domain at a glance: volume, DMARC pass rate per day, sources by class, quarantined and rejected mail, reporters, failure reports'))
     .option('--json', 'print JSON (docs/json-shapes.md, "Domain overview")')
     .action((flags: OverviewFlags) => runOverview(flags));
 }

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
 import { createDirSyncer, fsyncDir } from '../delivery/fsync.js';
 import { createMaildirDelivery, deliveryTag } from '../delivery/maildir.js';
-import { dataPaths } from '../main.js';
+import { dataPaths } from '../runtime.js';
 import type { QuarantineEntry, Store } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';

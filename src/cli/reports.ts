@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
-import { resolveDomains } from '../main.js';
+import { resolveDomains } from '../runtime.js';
 import { importPaths, intakeLimits, type ImportSummary } from '../reports/ingest/files.js';
 import type { RejectedInput, ReportFilter, ReportKind, ReportSummary, Store, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
@@ -59,6 +59,7 @@ async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
       const summary = await importPaths(paths, {
         store,
         limits: intakeLimits(config.reports.limits),
+        listReports: Boolean(flags.json),
         onProgress: (done, total, name) => {
           if (bar) {
             if (!started) {
@@ -66,16 +67,17 @@ async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
               started = true;
             }
             bar.update(done);
-          } else if (!flags.json) {
+          } else if (!flags.json && (total <= 1000 || done % 1000 === 0 || done === total)) {
+            // Off a terminal, a line per file up to 1000 files; past that, one per 1000.
             process.stderr.write(`[${done}/${total}] ${name}\n`);
           }
         },
       });
       if (bar && started) bar.stop();
       const ours = new Set((await resolveDomains(config, store, false)).map((d) => d.toLowerCase()));
-      const foreign = [...new Set(summary.reports.map((r) => r.domain))].filter((d) => d !== '' && !ours.has(d)).sort();
+      const foreign = summary.domains.filter((d) => d !== '' && !ours.has(d));
       return { summary, foreign };
-    }, { summary: { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [] } as ImportSummary, foreign: [] as string[] });
+    }, { summary: { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [], domains: [] } as ImportSummary, foreign: [] as string[] });
     const { summary, foreign } = result;
     if (flags.json) {
       process.stdout.write(
@@ -87,7 +89,8 @@ async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
       process.stdout.write(lines.join('\n') + '\n');
     }
     if (foreign.length > 0) {
-      process.stderr.write(`kagami: warning: reports for domains that are not ours (see --domain / the domains setting): ${foreign.join(', ')}\n`);
+      const named = foreign.length > 20 ? `${foreign.slice(0, 20).join(', ')} and ${foreign.length - 20} more` : foreign.join(', ');
+      process.stderr.write(`kagami: warning: reports for domains that are not ours (see --domain / the domains setting): ${named}\n`);
     }
   } catch (err) {
     fail(err);

@@ -3,15 +3,14 @@
  * DNS kept in the store, named senders, forwarders, and the addresses Kagami itself sent from)
  * and `kagami tls-reports --domain D` (issue #5).
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadReports } from '../analysis/load.js';
 import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
 import { summariseSources, summariseTls, type SourceSummary, type TlsSummary } from '../analysis/sources.js';
-import { buildResolver } from '../main.js';
+import { buildResolver } from '../runtime.js';
 import type { ReportFilter, StoredReport } from '../store/types.js';
 import { withDataStore } from './data-store.js';
-import { configFrom, fail, withCommonOptions } from './options.js';
-import { timeOption } from './time.js';
+import { configFrom, fail, withAnalysisOptions, withCommonOptions } from './options.js';
 
 interface SourcesFlags {
   config?: string;
@@ -23,7 +22,6 @@ interface SourcesFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const normaliseDomain = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
 
@@ -110,12 +108,8 @@ async function runTls(flags: SourcesFlags): Promise<void> {
 }
 
 export function registerSources(program: Command): void {
-  withCommonOptions(program.command('sources').description('who sends mail as a domain, from stored DMARC aggregate reports'))
-    .requiredOption('--domain <name>', 'the domain (policy_published/domain of the reports)')
-    .addOption(new Option('--since <time>', 'reports whose period ends at or after this: ISO 8601 or 30m, 24h, 7d ago').argParser(timeOption))
-    .addOption(new Option('--until <time>', 'reports whose period begins before this (same forms as --since)').argParser(timeOption))
-    .option('--dns <host[:port]>', 'DNS server for the reverse lookups not yet in the store\'s PTR cache (repeatable); default /etc/resolv.conf', collect)
-    .option('--json', 'print JSON: {domain, since, until, sources: [{ip, ptr, baseDomain, sender, class, messages, dmarcPass, spfAligned, dkimAligned, dispositions, dkimPass, classReason, reason}]}')
+  withAnalysisOptions(program.command('sources').description('who sends mail as a domain, from stored DMARC aggregate reports'))
+    .option('--json', 'print JSON: {domain, since, until, sources: [{ip, ptr, baseDomain, sender, class, messages, dmarcPass, spfAligned, dkimAligned, dispositions, dkimPass, classReason, reason, ptrConfirmed}]}')
     .action((flags: SourcesFlags) => runSources(flags));
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { KagamiError } from '../core/errors.js';
-import { buildResolver } from '../main.js';
+import { buildResolver } from '../runtime.js';
 import { authenticateMessage, type AuthenticationVerdict } from '../pipeline/authenticate.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 

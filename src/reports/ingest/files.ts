@@ -4,7 +4,8 @@
  * bound or does not parse is recorded as a rejected input with its KGM- code; none stops the batch.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { Store } from '../../store/types.js';
@@ -50,6 +51,11 @@ export interface IntakeDeps {
    * intake pass our domains; file imports take any domain (the CLI warns instead).
    */
   acceptDomain?: (domain: string) => boolean;
+  /**
+   * importPaths: list every report found in the summary (default true). A 100 000-file import
+   * would hold 100 000 entries to the end; without the list it keeps counts and domains only.
+   */
+  listReports?: boolean;
 }
 
 export interface RejectedItem {
@@ -71,8 +77,10 @@ export interface ImportSummary {
   stored: number;
   duplicates: number;
   rejected: RejectedItem[];
-  /** Every report found, stored or duplicate. */
+  /** Every report found, stored or duplicate (empty when `listReports` is false). */
   reports: StoredItem[];
+  /** The distinct domains the reports found are about, sorted. */
+  domains: string[];
 }
 
 /** Extensions a directory walk takes; a path named on its own is always tried. */
@@ -88,7 +96,7 @@ interface Ctx {
 
 /** Imports the reports carried by one message (a mail to our report address). */
 export async function importMessageBytes(bytes: Buffer, name: string, deps: IntakeDeps): Promise<ImportSummary> {
-  const summary: ImportSummary = { files: 1, stored: 0, duplicates: 0, rejected: [], reports: [] };
+  const summary: ImportSummary = { files: 1, stored: 0, duplicates: 0, rejected: [], reports: [], domains: [] };
   const ctx: Ctx = {
     store: deps.store,
     limits: { ...DEFAULT_INTAKE_LIMITS, ...deps.limits },
@@ -99,14 +107,17 @@ export async function importMessageBytes(bytes: Buffer, name: string, deps: Inta
   const max = ctx.limits.unpack.maxDecompressedBytes ?? DEFAULT_UNPACK_LIMITS.maxDecompressedBytes;
   if (bytes.length > max) await reject(ctx, name, 'KGM-REPORT-TOO-LARGE', `a ${bytes.length}-byte message exceeds ${max}`, null, bytes.length);
   else await importMessage(ctx, name, bytes);
+  summary.domains = [...new Set(summary.reports.map((r) => r.domain))].sort();
   return summary;
 }
 
 /** Imports every report under the given paths (files, directories, Maildirs, mbox files). */
 export async function importPaths(paths: readonly string[], deps: IntakeDeps): Promise<ImportSummary> {
   const limits: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, ...deps.limits };
-  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [] };
+  const summary: ImportSummary = { files: 0, stored: 0, duplicates: 0, rejected: [], reports: [], domains: [] };
   const ctx: Ctx = { store: deps.store, limits, source: deps.source ?? 'file', summary };
+  const list = deps.listReports ?? true;
+  const domains = new Set<string>();
   const inputs: string[] = [];
   for (const p of paths) inputs.push(...(await collect(p, true)));
   // BATCH files share one transaction: one commit and fsync per batch, not per report. Each report
@@ -125,7 +136,7 @@ export async function importPaths(paths: readonly string[], deps: IntakeDeps): P
       const worker = async (): Promise<void> => {
         while (!failed && next < end) {
           const i = next++;
-          const part: ImportSummary = { files: 1, stored: 0, duplicates: 0, rejected: [], reports: [] };
+          const part: ImportSummary = { files: 1, stored: 0, duplicates: 0, rejected: [], reports: [], domains: [] };
           try {
             await importFile({ ...ctx, store, summary: part }, inputs[i]!);
           } catch (err) {
@@ -138,7 +149,10 @@ export async function importPaths(paths: readonly string[], deps: IntakeDeps): P
             summary.stored += p.stored;
             summary.duplicates += p.duplicates;
             for (const r of p.rejected) summary.rejected.push(r); // an mbox may hold many: no spread
-            for (const r of p.reports) summary.reports.push(r);
+            for (const r of p.reports) {
+              domains.add(r.domain);
+              if (list) summary.reports.push(r);
+            }
             merged++;
             deps.onProgress?.(merged, inputs.length, inputs[merged - 1]!);
           }
@@ -149,6 +163,7 @@ export async function importPaths(paths: readonly string[], deps: IntakeDeps): P
       if (error) throw error.reason;
     });
   }
+  summary.domains = [...domains].sort();
   return summary;
 }
 
@@ -198,9 +213,12 @@ async function importFile(ctx: Ctx, file: string): Promise<void> {
   const max = ctx.limits.unpack.maxDecompressedBytes ?? DEFAULT_UNPACK_LIMITS.maxDecompressedBytes;
   let bytes: Buffer;
   try {
-    const st = await stat(file);
+    // Synchronous on purpose: importFile serves file imports only (a CLI with nothing else to
+    // serve), and a sync stat + read of a small report costs ~0.01 ms against ~0.2 ms through
+    // the thread pool (measured in bench/ingest).
+    const st = statSync(file);
     if (st.size > max) return reject(ctx, file, 'KGM-REPORT-TOO-LARGE', `${st.size} bytes exceeds ${max}`, null, st.size);
-    bytes = await readFile(file);
+    bytes = readFileSync(file);
   } catch (err) {
     return reject(ctx, file, 'KGM-REPORT-NO-REPORT', `unreadable: ${(err as Error).message}`, null, 0);
   }

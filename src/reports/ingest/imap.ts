@@ -9,6 +9,7 @@ import { ImapFlow } from 'imapflow';
 import type { KagamiConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/log.js';
 import type { Store } from '../../store/types.js';
+import { createPeriodicTask } from '../../core/periodic.js';
 import { importMessageBytes, type IntakeLimits } from './files.js';
 
 export type ImapIntakeConfig = NonNullable<KagamiConfig['reports']['imap']>;
@@ -41,9 +42,6 @@ export interface ImapPollerDeps {
 
 export function createImapPoller(deps: ImapPollerDeps): ImapPoller {
   const { config, store, acceptDomain, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
 
   async function pollOnce(): Promise<PollResult> {
     const pass = (await readFile(config.password_file, 'utf8')).split(/\r?\n/)[0] ?? '';
@@ -90,33 +88,13 @@ export function createImapPoller(deps: ImapPollerDeps): ImapPoller {
     return result;
   }
 
-  function tick(): void {
-    if (stopped) return;
-    running = pollOnce()
-      .catch((err: unknown) => {
-        const e = err as Error & { responseText?: string };
-        log.error(
-          { event: 'report-imap-failed', code: 'KGM-REPORT-IMAP', host: config.host, folder: config.folder, reason: e.responseText ?? e.message },
-          'KGM-REPORT-IMAP: polling the IMAP mailbox failed; retrying at the next interval',
-        );
-      })
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, config.interval * 1000);
-      });
-  }
+  const task = createPeriodicTask(pollOnce, config.interval, (err: unknown) => {
+    const e = err as Error & { responseText?: string };
+    log.error(
+      { event: 'report-imap-failed', code: 'KGM-REPORT-IMAP', host: config.host, folder: config.folder, reason: e.responseText ?? e.message },
+      'KGM-REPORT-IMAP: polling the IMAP mailbox failed; retrying at the next interval',
+    );
+  });
 
-  return {
-    pollOnce,
-    start() {
-      stopped = false;
-      if (!timer && !running) tick();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return { pollOnce, start: task.start, stop: task.stop };
 }
