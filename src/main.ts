@@ -8,7 +8,7 @@ import type { KagamiConfig } from './config/schema.js';
 import { DEFAULT_DOMAIN } from './config/schema.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { KagamiError } from './core/errors.js';
-import { buildResolver, dataPaths, localPolicyFrom, resolveDomains } from './runtime.js';
+import { buildResolver, dataPaths, localPolicyFrom, resolveDomains, sourceOptionsFrom } from './runtime.js';
 import { createDirHandleSync, createDirSyncer } from './delivery/fsync.js';
 import { createMaildirDelivery } from './delivery/maildir.js';
 import { openSpool } from './delivery/spool.js';
@@ -179,7 +179,7 @@ export async function startServer(
         hostname: config.hostname,
         reverse: async (ips) => (await cachedReverseLookups({ store, resolver, now: clock.now() }, ips)).enrich,
         ours: () => outboundAddresses(store),
-        sourceOptions: { ownNetworks: config.reports.own_ips, trustedForwarders: config.policy.trusted_forwarders },
+        sourceOptions: sourceOptionsFrom(config),
         // An outside postmaster address is not ours to route locally: it goes out like an alias target.
         route: (address) => {
           const d = resolveRecipient(address, recipientPolicy);

@@ -10,6 +10,7 @@ import { withCache } from './dns/cache.js';
 import { parseDnsServer, systemDnsServers } from './dns/servers.js';
 import { createStubResolver } from './dns/stub.js';
 import type { DnsResolver } from './dns/types.js';
+import type { SourcesOptions } from './analysis/sources.js';
 import type { LocalPolicy } from './policy/types.js';
 import type { Store } from './store/types.js';
 
@@ -46,6 +47,11 @@ export function localPolicyFrom(config: Readonly<KagamiConfig>): LocalPolicy {
     exceptions: p.exceptions,
     shadow: { quarantineAsReject: p.shadow.quarantine_as_reject, ignoreTesting: p.shadow.ignore_testing, enforceNone: p.shadow.enforce_none },
   };
+}
+
+/** The configuration `summariseSources` classifies with: our own networks, trusted forwarders. */
+export function sourceOptionsFrom(config: Readonly<KagamiConfig>): SourcesOptions {
+  return { ownNetworks: config.reports.own_ips, trustedForwarders: config.policy.trusted_forwarders };
 }
 
 export function buildResolver(config: Readonly<KagamiConfig>): DnsResolver & { close(): void } {

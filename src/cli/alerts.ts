@@ -7,9 +7,9 @@ import type { Command } from 'commander';
 import { alertThresholdsFrom, currentAlerts } from '../analysis/alert-runner.js';
 import type { Alert } from '../analysis/alerts.js';
 import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
-import { buildResolver, resolveDomains } from '../runtime.js';
+import { buildResolver, resolveDomains, sourceOptionsFrom } from '../runtime.js';
 import { withDataStore } from './data-store.js';
-import { collect, configFrom, fail, withCommonOptions } from './options.js';
+import { collect, configFrom, domainArgument, fail, withCommonOptions } from './options.js';
 import { table } from './table.js';
 
 interface AlertsFlags {
@@ -40,21 +40,21 @@ async function runAlerts(flags: AlertsFlags): Promise<void> {
         return await withDataStore(
           config.data_dir,
           async (store) => {
-            const domains = flags.domain ? [flags.domain.trim().toLowerCase().replace(/\.$/, '')] : (await resolveDomains(config, store, false)).map((d) => d.toLowerCase());
+            const domains = flags.domain ? [domainArgument(flags.domain)] : (await resolveDomains(config, store, false)).map((d) => d.toLowerCase());
             const alerts = await currentAlerts(
               {
                 store,
                 thresholds,
                 reverse: async (ips) => (await cachedReverseLookups({ store, resolver, now }, ips)).enrich,
                 ours: () => outboundAddresses(store),
-                sourceOptions: { ownNetworks: config.reports.own_ips, trustedForwarders: config.policy.trusted_forwarders },
+                sourceOptions: sourceOptionsFrom(config),
               },
               domains,
               now,
             );
             return { domains, alerts };
           },
-          () => ({ domains: flags.domain ? [flags.domain.trim().toLowerCase().replace(/\.$/, '')] : config.domains, alerts: [] as Alert[] }),
+          () => ({ domains: flags.domain ? [domainArgument(flags.domain)] : config.domains, alerts: [] as Alert[] }),
         );
       } finally {
         resolver.close();

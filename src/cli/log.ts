@@ -7,6 +7,7 @@ import type { VerdictFilter, VerdictRow } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 import { limitOption, timeOption } from './time.js';
+import { table } from './table.js';
 
 /** The actions a verdict row can carry (`released` is written by `kagami quarantine release`). */
 export const VERDICT_ACTIONS = ['deliver', 'quarantine', 'reject', 'tempfail', 'released'] as const;
@@ -53,9 +54,9 @@ export function verdictReason(detail: unknown): string {
   return typeof reason === 'string' ? reason : '';
 }
 
-function formatTable(rows: VerdictRow[]): string {
+function formatVerdicts(rows: VerdictRow[]): string {
   if (rows.length === 0) return 'No verdicts.\n';
-  const table = rows.map((v) => [
+  const cells = rows.map((v) => [
     new Date(v.at).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'),
     v.action,
     v.fromDomain ?? '-',
@@ -63,10 +64,7 @@ function formatTable(rows: VerdictRow[]): string {
     v.clientIp || '-',
     verdictReason(v.detail),
   ]);
-  const head = ['TIME', 'ACTION', 'FROM DOMAIN', 'DMARC', 'IP', 'REASON'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...table.map(line)].join('\n') + '\n';
+  return table(['TIME', 'ACTION', 'FROM DOMAIN', 'DMARC', 'IP', 'REASON'], cells);
 }
 
 async function printLog(flags: LogFlags): Promise<void> {
@@ -80,7 +78,7 @@ async function printLog(flags: LogFlags): Promise<void> {
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
     };
     const rows = await readVerdicts(config.data_dir, filter);
-    process.stdout.write(flags.json ? JSON.stringify({ verdicts: rows.map(verdictLogJson) }, null, 2) + '\n' : formatTable(rows));
+    process.stdout.write(flags.json ? JSON.stringify({ verdicts: rows.map(verdictLogJson) }, null, 2) + '\n' : formatVerdicts(rows));
   } catch (err) {
     fail(err);
   }

@@ -11,6 +11,9 @@ export function parsePort(value: string): number {
   return n;
 }
 
+/** A domain as the user typed it, as the store keeps it: lower case, no trailing dot. */
+export const domainArgument = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
+
 /** A repeatable option's values, in order. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 

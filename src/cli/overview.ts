@@ -4,13 +4,11 @@
  * legitimate, and the reporters (issue #5), from the stored aggregate reports.
  */
 import type { Command } from 'commander';
-import { loadReports } from '../analysis/load.js';
 import { buildDomainOverview, type DomainOverview } from '../analysis/overview.js';
-import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
-import { buildResolver } from '../runtime.js';
-import type { ReportFilter, StoredReport } from '../store/types.js';
-import { withDataStore } from './data-store.js';
-import { configFrom, fail, withAnalysisOptions } from './options.js';
+import { sourceOptionsFrom } from '../runtime.js';
+import type { ReportFilter } from '../store/types.js';
+import { loadAnalysisInput } from './analysis-input.js';
+import { configFrom, domainArgument, fail, withAnalysisOptions } from './options.js';
 import { table } from './table.js';
 
 interface OverviewFlags {
@@ -58,34 +56,15 @@ export function formatOverview(o: DomainOverview): string {
 
 async function runOverview(flags: OverviewFlags): Promise<void> {
   try {
-    const domain = flags.domain.trim().toLowerCase().replace(/\.$/, '');
+    const domain = domainArgument(flags.domain);
     const config = configFrom({ config: flags.config, data: flags.data, ...(flags.dns ? { dns: flags.dns } : {}) });
     const since = flags.since ?? null;
     const until = flags.until ?? null;
     // Aggregate and failure reports: the overview counts the first and lists the second.
     const filter: ReportFilter = { domain, ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}) };
     const now = Date.now();
-    const empty = { reports: [] as StoredReport[], enrich: new Map<string, { ptr: string | null }>(), ours: new Set<string>() };
-    const { reports, enrich, ours } = await withDataStore(
-      config.data_dir,
-      async (store) => {
-        const reports = await loadReports(store, filter);
-        const ips = reports.flatMap((r) => r.aggregateRecords.map((x) => x.sourceIp));
-        const ours = await outboundAddresses(store);
-        if (ips.length === 0) return { reports, enrich: empty.enrich, ours };
-        const resolver = buildResolver(config);
-        try {
-          return { reports, enrich: (await cachedReverseLookups({ store, resolver, now }, ips)).enrich, ours };
-        } finally {
-          resolver.close();
-        }
-      },
-      () => empty,
-    );
-    const overview = buildDomainOverview(reports, {
-      domain, since, until, now, enrich, ours,
-      sources: { ownNetworks: config.reports.own_ips, trustedForwarders: config.policy.trusted_forwarders },
-    });
+    const { reports, enrich, ours } = await loadAnalysisInput(config, filter, now);
+    const overview = buildDomainOverview(reports, { domain, since, until, now, enrich, ours, sources: sourceOptionsFrom(config) });
     process.stdout.write(flags.json ? JSON.stringify(overview, null, 2) + '\n' : formatOverview(overview));
   } catch (err) {
     fail(err);

@@ -16,6 +16,7 @@ import { dataPaths } from '../runtime.js';
 import type { QuarantineEntry, Store } from '../store/types.js';
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
+import { table } from './table.js';
 
 interface QuarantineFlags extends CommonFlags {
   all?: boolean;
@@ -102,10 +103,7 @@ function when(ms: number): string {
 function formatList(entries: QuarantineEntry[], all: boolean): string {
   if (entries.length === 0) return all ? 'The quarantine is empty.\n' : 'No message is held in quarantine.\n';
   const rows = entries.map((e) => [e.id, when(e.at), ...(all ? [e.state] : []), e.fromDomain ?? '-', e.address, e.subject ?? '', e.reason]);
-  const head = ['ID', 'TIME', ...(all ? ['STATE'] : []), 'FROM DOMAIN', 'TO', 'SUBJECT', 'REASON'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
+  return table(['ID', 'TIME', ...(all ? ['STATE'] : []), 'FROM DOMAIN', 'TO', 'SUBJECT', 'REASON'], rows);
 }
 
 async function list(flags: QuarantineFlags): Promise<void> {

@@ -11,6 +11,7 @@ import type { RejectedInput, ReportFilter, ReportKind, ReportSummary, Store, Sto
 import { withDataStore } from './data-store.js';
 import { configFrom, fail, withCommonOptions, type CommonFlags } from './options.js';
 import { limitOption, timeOption } from './time.js';
+import { table } from './table.js';
 
 interface ReportsFlags extends Omit<CommonFlags, 'domain'> {
   domain?: string;
@@ -99,11 +100,8 @@ async function runImport(paths: string[], flags: ReportsFlags): Promise<void> {
 
 function formatList(rows: ReportSummary[]): string {
   if (rows.length === 0) return 'No reports.\n';
-  const table = rows.map((r) => [iso(r.begin).slice(0, 16).replace('T', ' '), r.kind, r.domain || '-', r.org || '-', String(r.messages), String(r.failed), r.id]);
-  const head = ['BEGIN', 'KIND', 'DOMAIN', 'REPORTER', 'MESSAGES', 'FAILED', 'ID'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...table.map(line)].join('\n') + '\n';
+  const cells = rows.map((r) => [iso(r.begin).slice(0, 16).replace('T', ' '), r.kind, r.domain || '-', r.org || '-', String(r.messages), String(r.failed), r.id]);
+  return table(['BEGIN', 'KIND', 'DOMAIN', 'REPORTER', 'MESSAGES', 'FAILED', 'ID'], cells);
 }
 
 async function runList(flags: ReportsFlags): Promise<void> {

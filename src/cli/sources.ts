@@ -5,12 +5,13 @@
  */
 import type { Command } from 'commander';
 import { loadReports } from '../analysis/load.js';
-import { cachedReverseLookups, outboundAddresses } from '../analysis/ptr-cache.js';
 import { summariseSources, summariseTls, type SourceSummary, type TlsSummary } from '../analysis/sources.js';
-import { buildResolver } from '../runtime.js';
+import { sourceOptionsFrom } from '../runtime.js';
 import type { ReportFilter, StoredReport } from '../store/types.js';
+import { loadAnalysisInput } from './analysis-input.js';
 import { withDataStore } from './data-store.js';
-import { configFrom, fail, withAnalysisOptions, withCommonOptions } from './options.js';
+import { configFrom, domainArgument, fail, withAnalysisOptions, withCommonOptions } from './options.js';
+import { table } from './table.js';
 
 interface SourcesFlags {
   config?: string;
@@ -22,14 +23,6 @@ interface SourcesFlags {
   json?: boolean;
 }
 
-
-const normaliseDomain = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
-}
 
 function formatSources(domain: string, sources: SourceSummary[]): string {
   if (sources.length === 0) return `No aggregate report records for ${domain}.\n`;
@@ -50,33 +43,13 @@ function formatSources(domain: string, sources: SourceSummary[]): string {
 
 async function runSources(flags: SourcesFlags): Promise<void> {
   try {
-    const domain = normaliseDomain(flags.domain);
+    const domain = domainArgument(flags.domain);
     const config = configFrom({ config: flags.config, data: flags.data, ...(flags.dns ? { dns: flags.dns } : {}) });
     const since = flags.since ?? null;
     const until = flags.until ?? null;
     const filter: ReportFilter = { domain, kind: 'aggregate', ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}) };
-    const empty = { reports: [] as StoredReport[], enrich: new Map<string, { ptr: string | null }>(), ours: new Set<string>() };
-    const { reports, enrich, ours } = await withDataStore(
-      config.data_dir,
-      async (store) => {
-        const reports = await loadReports(store, filter);
-        const ips = reports.flatMap((r) => r.aggregateRecords.map((x) => x.sourceIp));
-        const ours = await outboundAddresses(store);
-        if (ips.length === 0) return { reports, enrich: empty.enrich, ours };
-        const resolver = buildResolver(config);
-        try {
-          const { enrich } = await cachedReverseLookups({ store, resolver, now: Date.now() }, ips);
-          return { reports, enrich, ours };
-        } finally {
-          resolver.close();
-        }
-      },
-      () => empty,
-    );
-    const { sources } = summariseSources(reports, enrich, ours, since, until, {
-      ownNetworks: config.reports.own_ips,
-      trustedForwarders: config.policy.trusted_forwarders,
-    });
+    const { reports, enrich, ours } = await loadAnalysisInput(config, filter, Date.now());
+    const { sources } = summariseSources(reports, enrich, ours, since, until, sourceOptionsFrom(config));
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     process.stdout.write(flags.json ? JSON.stringify({ domain, since: iso(since), until: iso(until), sources }, null, 2) + '\n' : formatSources(domain, sources));
   } catch (err) {
@@ -97,7 +70,7 @@ function formatTls(s: TlsSummary, domain: string): string {
 
 async function runTls(flags: SourcesFlags): Promise<void> {
   try {
-    const domain = normaliseDomain(flags.domain);
+    const domain = domainArgument(flags.domain);
     const config = configFrom({ config: flags.config, data: flags.data });
     const reports = await withDataStore(config.data_dir, (store) => loadReports(store, { domain, kind: 'tls' }), () => [] as StoredReport[]);
     const summary = summariseTls(reports, domain);

@@ -38,7 +38,7 @@ export async function forwardConfirmedName(resolver: DnsResolver, ip: string): P
   const address = plain(ip);
   const reverse = await resolver.reverse(address);
   if (reverse.kind === 'tempfail') return reverse;
-  if (reverse.kind !== 'records' || reverse.records.length === 0) return { kind: 'none', ttl: reverse.kind === 'records' ? reverse.ttl : reverse.ttl };
+  if (reverse.kind !== 'records' || reverse.records.length === 0) return { kind: 'none', ttl: reverse.ttl };
   const names = [...new Set(reverse.records.map(clean))].slice(0, MAX_NAMES);
   let failed: string | null = null;
   for (const name of names) {

@@ -535,32 +535,42 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
     return text;
   }
 
-  async function storeTlsReport(
-    report: TlsReport,
+  /**
+   * The report row and, when its id is new, its child rows, as one unit of work; the same id
+   * again is a duplicate and writes nothing. (Aggregate reports, the bulk of an import, take the
+   * prepared-insert path of storeAggregateReport instead.)
+   */
+  function storeReport(
+    row: Omit<Database['reports'], 'received_at' | 'source' | 'raw' | 'warnings'>,
     raw: Buffer,
     source: ReportSource,
-    warnings: readonly unknown[] = [],
+    warnings: readonly unknown[],
+    children: (trx: Kysely<Database>) => Promise<unknown>,
   ): Promise<'stored' | 'duplicate'> {
-    const id = `${report.organizationName}!${report.reportId}`;
     return durableTransaction(async (trx) => {
-      const inserted = await insertReportRow(trx, {
-        id,
-        kind: 'tls',
-        org: report.organizationName,
-        report_id: report.reportId,
-        domain: (report.policies[0]?.policyDomain ?? '').toLowerCase(),
-        begin: report.begin,
-        end: report.end,
-        received_at: Date.now(),
-        source,
-        raw: gzipSync(raw),
-        policy: JSON.stringify({
-          contactInfo: report.contactInfo,
-          policies: report.policies.map((p) => ({ policyType: p.policyType, policyDomain: p.policyDomain, policyString: p.policyString, mxHost: p.mxHost })),
-        }),
-        warnings: JSON.stringify(warnings),
-      });
+      const inserted = await insertReportRow(trx, { ...row, received_at: Date.now(), source, raw: gzipRaw(raw), warnings: JSON.stringify(warnings) });
       if (!inserted) return 'duplicate';
+      await children(trx);
+      return 'stored';
+    });
+  }
+
+  function storeTlsReport(report: TlsReport, raw: Buffer, source: ReportSource, warnings: readonly unknown[] = []): Promise<'stored' | 'duplicate'> {
+    const id = `${report.organizationName}!${report.reportId}`;
+    const row = {
+      id,
+      kind: 'tls',
+      org: report.organizationName,
+      report_id: report.reportId,
+      domain: (report.policies[0]?.policyDomain ?? '').toLowerCase(),
+      begin: report.begin,
+      end: report.end,
+      policy: JSON.stringify({
+        contactInfo: report.contactInfo,
+        policies: report.policies.map((p) => ({ policyType: p.policyType, policyDomain: p.policyDomain, policyString: p.policyString, mxHost: p.mxHost })),
+      }),
+    };
+    return storeReport(row, raw, source, warnings, async (trx) => {
       await insertChunked(
         trx,
         'tls_policies',
@@ -587,36 +597,16 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
           })),
         ).map((f, idx) => ({ report: id, idx, ...f })),
       );
-      return 'stored';
     });
   }
 
-  async function storeFailureReport(
-    report: FailureReport,
-    raw: Buffer,
-    source: ReportSource,
-    warnings: readonly unknown[] = [],
-  ): Promise<'stored' | 'duplicate'> {
+  function storeFailureReport(report: FailureReport, raw: Buffer, source: ReportSource, warnings: readonly unknown[] = []): Promise<'stored' | 'duplicate'> {
     const id = `${report.reporter}!${report.reportId}`;
     // A failure report covers one moment: when the failed message arrived, else when the report was written.
     const at = report.arrivalDate ?? report.reportedAt ?? Math.floor(Date.now() / 1000);
-    return durableTransaction(async (trx) => {
-      const inserted = await insertReportRow(trx, {
-        id,
-        kind: 'failure',
-        org: report.reporter,
-        report_id: report.reportId,
-        domain: report.reportedDomain,
-        begin: at,
-        end: at,
-        received_at: Date.now(),
-        source,
-        raw: gzipSync(raw),
-        policy: JSON.stringify(report),
-        warnings: JSON.stringify(warnings),
-      });
-      if (!inserted) return 'duplicate';
-      await trx
+    const row = { id, kind: 'failure', org: report.reporter, report_id: report.reportId, domain: report.reportedDomain, begin: at, end: at, policy: JSON.stringify(report) };
+    return storeReport(row, raw, source, warnings, (trx) =>
+      trx
         .insertInto('failure_reports')
         .values({
           report: id,
@@ -635,9 +625,8 @@ export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOpti
           authentication_results: report.authenticationResults,
           original_headers: report.original?.headers ?? null,
         })
-        .execute();
-      return 'stored';
-    });
+        .execute(),
+    );
   }
 
   async function summaries(rows: Array<Omit<Database['reports'], 'raw' | 'policy' | 'warnings'>>): Promise<ReportSummary[]> {
